@@ -1,0 +1,31 @@
+/**
+ * `npm run bench`: runs every suite, prints a table of each figure beside its
+ * baseline from the same run, and writes `bench/results.md` and
+ * `bench/results.json`.
+ */
+import { writeFileSync } from "node:fs"
+import { buffersSuite } from "./buffers.bench.ts"
+import { type Comparison, formatMeasurement } from "./harness.ts"
+
+const suites: ReadonlyArray<() => ReadonlyArray<Comparison>> = [buffersSuite]
+
+const rows: Array<Comparison> = []
+for (const suite of suites) rows.push(...suite())
+
+const header = "| suite | subject | measured | baseline | measured | speedup | target |"
+const lines = [
+  `# netstack benchmarks`,
+  "",
+  `Node ${process.version}, ${new Date().toISOString()}. Speedup = baseline time / subject time, both measured in this run.`,
+  "",
+  header,
+  "|---|---|---|---|---|---|---|",
+  ...rows.map((r) =>
+    `| ${r.suite} | ${r.subject.name} | ${formatMeasurement(r.subject)} | ${r.baseline.name} | ${formatMeasurement(r.baseline)} | ` +
+    `${r.speedup.toFixed(2)}× | ${r.target === undefined ? "" : `≥ ${r.target}× ${r.speedup >= r.target ? "met" : "MISSED"}`} |`
+  )
+]
+console.log(lines.join("\n"))
+const outDir = new URL(".", import.meta.url)
+writeFileSync(new URL("results.md", outDir), lines.join("\n") + "\n")
+writeFileSync(new URL("results.json", outDir), JSON.stringify({ node: process.version, rows }, null, 2) + "\n")

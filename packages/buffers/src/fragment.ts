@@ -1,0 +1,23 @@
+/**
+ * Fragments: the scatter-gather pages of a non-linear packet (the kernel's
+ * `skb_frag_t`). A fragment is an immutable window into a `SharedBytes`; the
+ * packet holds one reference on each fragment's storage.
+ */
+import type { SharedBytes } from "./shared-bytes.ts"
+
+/** The most fragments one packet carries, as the kernel's `MAX_SKB_FRAGS`. */
+export const MAX_FRAGMENTS = 17
+
+/** One scatter-gather page: `length` bytes of `storage` starting at `offset`. */
+export interface Fragment {
+  readonly storage: SharedBytes
+  readonly offset: number
+  readonly length: number
+}
+
+/** Builds a fragment record (does not take a reference). */
+export const fragment = (storage: SharedBytes, offset: number, length: number): Fragment => ({
+  storage,
+  offset,
+  length
+})

@@ -1,0 +1,5 @@
+/**
+ * @netstack/cli: the `netstack` command-line tool.
+ */
+export { netstack } from "./main.ts"
+export { buffersDemo } from "./demo/buffers-demo.ts"

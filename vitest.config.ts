@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config"
+import projects from "./vitest.workspace.ts"
+
+export default defineConfig({
+  test: {
+    projects,
+    reporters: ["default", "./test-support/summary-reporter.ts"],
+    passWithNoTests: true
+  }
+})

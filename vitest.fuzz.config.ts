@@ -1,0 +1,20 @@
+/**
+ * `npm run fuzz`: the same property tests with a random seed (printed) and
+ * many more runs per property. Long; not part of `npm test`.
+ */
+import { defineConfig } from "vitest/config"
+import projects from "./vitest.workspace.ts"
+
+const seed = process.env["FC_SEED"] ?? String(Math.floor(Math.random() * 0x7fffffff))
+process.env["FC_SEED"] = seed
+process.env["FC_RUNS"] = process.env["FC_RUNS"] ?? "5000"
+console.log(`fuzz: FC_SEED=${seed} FC_RUNS=${process.env["FC_RUNS"]} (set them to replay)`)
+
+export default defineConfig({
+  test: {
+    projects,
+    reporters: ["default", "./test-support/summary-reporter.ts"],
+    passWithNoTests: true,
+    testTimeout: 600_000
+  }
+})

@@ -1,0 +1,21 @@
+/**
+ * The list of test projects: one per package under `packages/`.
+ * Vitest 5 no longer reads this file by itself; `vitest.config.ts` imports it.
+ */
+
+/** Package folders under `packages/`, bottom of the stack first. */
+export const packages = ["buffers", "device", "driver", "l2", "l3", "l4", "sockets", "channels", "cli"] as const
+
+/** One vitest project per package, named after it, running its `test/**\/*.test.ts`; and the README examples. */
+export default [
+  ...packages.map((name) => ({
+    test: {
+      name,
+      root: `packages/${name}`,
+      include: ["test/**/*.test.ts"],
+      setupFiles: ["../../test-support/fast-check-setup.ts"],
+      passWithNoTests: true
+    }
+  })),
+  { test: { name: "examples", root: "examples", include: ["*.test.ts"] } }
+]
