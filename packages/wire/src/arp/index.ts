@@ -1,0 +1,2 @@
+/** arp: not written yet. */
+export {}

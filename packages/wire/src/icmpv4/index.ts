@@ -1,0 +1,2 @@
+/** icmpv4: not written yet. */
+export {}

@@ -1,0 +1,2 @@
+/** icmpv6: not written yet. */
+export {}

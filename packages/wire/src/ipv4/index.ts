@@ -1,0 +1,2 @@
+/** ipv4: not written yet. */
+export {}

@@ -1,0 +1,2 @@
+/** ipv6: not written yet. */
+export {}

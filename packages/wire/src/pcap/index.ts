@@ -1,0 +1,2 @@
+/** pcap: not written yet. */
+export {}

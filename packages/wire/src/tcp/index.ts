@@ -1,0 +1,2 @@
+/** tcp: not written yet. */
+export {}

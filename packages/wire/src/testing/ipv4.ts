@@ -1,0 +1,2 @@
+/** fast-check arbitraries (ipv4): not written yet. */
+export {}

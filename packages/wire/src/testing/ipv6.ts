@@ -1,0 +1,2 @@
+/** fast-check arbitraries (ipv6): not written yet. */
+export {}

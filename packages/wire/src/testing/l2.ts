@@ -1,0 +1,2 @@
+/** fast-check arbitraries (l2): not written yet. */
+export {}

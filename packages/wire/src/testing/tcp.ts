@@ -1,0 +1,2 @@
+/** fast-check arbitraries (tcp): not written yet. */
+export {}

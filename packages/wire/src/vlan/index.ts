@@ -1,0 +1,2 @@
+/** vlan: not written yet. */
+export {}
