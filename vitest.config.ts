@@ -4,7 +4,7 @@ import projects from "./vitest.workspace.ts"
 export default defineConfig({
   test: {
     projects,
-    reporters: ["default", "./test-support/summary-reporter.ts"],
+    reporters: ["default", "@netstack/test-support/summary-reporter"],
     passWithNoTests: true
   }
 })

@@ -13,7 +13,7 @@ console.log(`fuzz: FC_SEED=${seed} FC_RUNS=${process.env["FC_RUNS"]} (set them t
 export default defineConfig({
   test: {
     projects,
-    reporters: ["default", "./test-support/summary-reporter.ts"],
+    reporters: ["default", "@netstack/test-support/summary-reporter"],
     passWithNoTests: true,
     testTimeout: 600_000
   }

@@ -13,7 +13,7 @@ export default [
       name,
       root: `packages/${name}`,
       include: ["test/**/*.test.ts"],
-      setupFiles: ["../../test-support/fast-check-setup.ts"],
+      setupFiles: ["@netstack/test-support/fast-check-setup"],
       passWithNoTests: true
     }
   })),

@@ -1,0 +1,8 @@
+/**
+ * @netstack/test-support: what tests across the packages share: which
+ * tools and privileges the machine has, tshark as an oracle, and throwaway
+ * network namespaces with Linux on the other end.
+ */
+export { hasCommand, isRoot, skipReason } from "./tools.ts"
+export { STRICT_PREFERENCES, type TsharkFrame, tsharkFields, tsharkProblems } from "./tshark.ts"
+export { inNs, ip, makeNamespacePair, type NamespacePair, spawnInNs, stop, waitForOutput } from "./netns.ts"
