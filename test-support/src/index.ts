@@ -3,6 +3,7 @@
  * tools and privileges the machine has, tshark as an oracle, and throwaway
  * network namespaces with Linux on the other end.
  */
+export { LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, rawPcap, withCapture } from "./capture.ts"
 export { hasCommand, isRoot, skipReason } from "./tools.ts"
 export { STRICT_PREFERENCES, type TsharkFrame, tsharkFields, tsharkProblems } from "./tshark.ts"
 export { inNs, ip, makeNamespacePair, type NamespacePair, spawnInNs, stop, waitForOutput } from "./netns.ts"

@@ -27,10 +27,8 @@ import {
 import { icmpv4Message, ipv4Header, mutated } from "@netstack/wire/testing"
 import { Schema } from "effect"
 import fc from "fast-check"
-import { execFileSync, spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { execFileSync } from "node:child_process"
+import { LINKTYPE_IPV4, skipReason, type TsharkFrame, tsharkFields, withCapture } from "@netstack/test-support"
 import { expectAgreement } from "./support/agreement.ts"
 
 const decoders = { codec: Icmpv4MessageFromBytes, parse: (b: PacketBuffer) => Icmpv4View.parse(b) }
@@ -62,31 +60,9 @@ const PING = hex("0800 5435 1234 0001 6162 6364 6566 6768")
 /** A UDP datagram to 10.0.0.2 port 7 as quoted in a port unreachable: IPv4 header and 8 bytes of UDP. */
 const QUOTED_UDP = hex("4500 0024 0001 0000 4011 0000 0a00 0001 0a00 0002 c350 0007 0010 0000")
 
-/** Whether tshark and tcpdump are on PATH: the oracle tests skip (and say so) without them. */
-const tsharkMissing = spawnSync("sh", ["-c", "command -v tshark"]).status !== 0
-if (tsharkMissing) console.log("skipping the tshark oracle: tshark is not installed")
-const tcpdumpMissing = spawnSync("sh", ["-c", "command -v tcpdump"]).status !== 0
-if (tcpdumpMissing) console.log("skipping the tcpdump rendering oracle: tcpdump is not installed")
-
-/** A classic pcap file (microsecond, little-endian) of raw IPv4 packets (LINKTYPE_IPV4, 228). */
-const rawIpv4Pcap = (packets: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(24 + packets.reduce((n, p) => n + 16 + p.length, 0))
-  const view = new DataView(out.buffer)
-  view.setUint32(0, 0xa1b2c3d4, true)
-  view.setUint16(4, 2, true)
-  view.setUint16(6, 4, true)
-  view.setUint32(16, 0xffff, true)
-  view.setUint32(20, 228, true)
-  let at = 24
-  packets.forEach((p, i) => {
-    view.setUint32(at, i, true)
-    view.setUint32(at + 8, p.length, true)
-    view.setUint32(at + 12, p.length, true)
-    out.set(p, at + 16)
-    at += 16 + p.length
-  })
-  return out
-}
+/** The oracles skip (and say why) without tshark or tcpdump. */
+const tsharkMissing = skipReason("the tshark oracle", ["tshark"]) !== undefined
+const tcpdumpMissing = skipReason("the tcpdump rendering oracle", ["tcpdump"]) !== undefined
 
 /** `message` in an IPv4 packet from 10.0.0.1 to 10.0.0.2, written by `emitIpv4`. */
 const inIpv4 = (message: Uint8Array): Uint8Array => {
@@ -108,42 +84,18 @@ const inIpv4 = (message: Uint8Array): Uint8Array => {
 }
 
 /** `tcpdump -n -t` of raw IPv4 packets, one line each. */
-const tcpdumpLines = (packets: ReadonlyArray<Uint8Array>): ReadonlyArray<string> => {
-  const dir = mkdtempSync(join(tmpdir(), "netstack-icmpv4-"))
-  try {
-    const path = join(dir, "packets.pcap")
-    writeFileSync(path, rawIpv4Pcap(packets))
-    const out = execFileSync("tcpdump", ["-n", "-t", "-r", path], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
-    return out.split("\n").filter((line) => line.length > 0)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
+const tcpdumpLines = (packets: ReadonlyArray<Uint8Array>): ReadonlyArray<string> =>
+  withCapture(packets, LINKTYPE_IPV4, (path) =>
+    execFileSync("tcpdump", ["-n", "-t", "-r", path], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+      .split("\n")
+      .filter((line) => line.length > 0))
 
-/**
- * tshark's values of each of `fields` in every packet (every occurrence, outermost header first),
- * strict about checksums, without reassembly.
- */
-const tsharkRead = (
-  packets: ReadonlyArray<Uint8Array>,
-  fields: ReadonlyArray<string>
-): ReadonlyArray<Readonly<Record<string, ReadonlyArray<string>>>> => {
-  const dir = mkdtempSync(join(tmpdir(), "netstack-ipv4-"))
-  try {
-    const path = join(dir, "packets.pcap")
-    writeFileSync(path, rawIpv4Pcap(packets))
-    const preferences = ["ip.check_checksum:TRUE", "ip.defragment:FALSE"]
-    const args = ["-r", path, "-T", "json", ...preferences.flatMap((p) => ["-o", p]), ...fields.flatMap((f) => ["-e", f])]
-    const parsed: unknown = JSON.parse(execFileSync("tshark", args, { encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] }))
-    if (!Array.isArray(parsed)) return []
-    return parsed.map((packet: unknown) => {
-      const layers = (packet as { readonly _source?: { readonly layers?: Record<string, ReadonlyArray<string>> } })._source?.layers ?? {}
-      return Object.fromEntries(fields.map((f) => [f, layers[f] ?? []]))
-    })
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
+/** tshark's values of `fields` in each raw IPv4 packet, strict about checksums, without reassembly. */
+const tsharkRead = (packets: ReadonlyArray<Uint8Array>, fields: ReadonlyArray<string>): ReadonlyArray<TsharkFrame> =>
+  withCapture(packets, LINKTYPE_IPV4, (path) =>
+    tsharkFields(path, fields, ["ip.check_checksum:TRUE", "ip.defragment:FALSE"]).map((frame) =>
+      Object.fromEntries(fields.map((f) => [f, frame[f] ?? []]))
+    ))
 
 describe("ICMPv4", () => {
   it("view and Schema decode every valid message to the same value", () => {

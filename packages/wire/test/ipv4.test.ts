@@ -37,10 +37,7 @@ import {
 import { ipv4Header, ipv4OptionList, ipv4OptionsBytes, ipv4Packet, ipv4PacketBytes, mutated } from "@netstack/wire/testing"
 import { Result, Schema } from "effect"
 import fc from "fast-check"
-import { execFileSync, spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { LINKTYPE_IPV4, skipReason, type TsharkFrame, tsharkFields, withCapture } from "@netstack/test-support"
 import { expectAgreement } from "./support/agreement.ts"
 
 const decoders = { codec: Ipv4HeaderFromBytes, parse: (b: PacketBuffer) => Ipv4View.parse(b) }
@@ -112,54 +109,16 @@ const optionMutations = ipv4PacketBytes
     )
   })
 
-/** Whether tshark is on PATH: the oracle test skips (and says so) without it. */
-const tsharkMissing = spawnSync("sh", ["-c", "command -v tshark"]).status !== 0
-if (tsharkMissing) console.log("skipping the tshark oracle: tshark is not installed")
+/** The tshark oracle skips (and says why) without tshark. */
+const tsharkMissing = skipReason("the tshark oracle", ["tshark"]) !== undefined
 
-/** A classic pcap file (microsecond, little-endian) of raw IPv4 packets (LINKTYPE_IPV4, 228). */
-const rawIpv4Pcap = (packets: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(24 + packets.reduce((n, p) => n + 16 + p.length, 0))
-  const view = new DataView(out.buffer)
-  view.setUint32(0, 0xa1b2c3d4, true)
-  view.setUint16(4, 2, true)
-  view.setUint16(6, 4, true)
-  view.setUint32(16, 0xffff, true)
-  view.setUint32(20, 228, true)
-  let at = 24
-  packets.forEach((p, i) => {
-    view.setUint32(at, i, true)
-    view.setUint32(at + 8, p.length, true)
-    view.setUint32(at + 12, p.length, true)
-    out.set(p, at + 16)
-    at += 16 + p.length
-  })
-  return out
-}
+/** tshark's values of `fields` in each raw IPv4 packet, strict about checksums, without reassembly. */
+const tsharkRead = (packets: ReadonlyArray<Uint8Array>, fields: ReadonlyArray<string>): ReadonlyArray<TsharkFrame> =>
+  withCapture(packets, LINKTYPE_IPV4, (path) =>
+    tsharkFields(path, fields, ["ip.check_checksum:TRUE", "ip.defragment:FALSE"]).map((frame) =>
+      Object.fromEntries(fields.map((f) => [f, frame[f] ?? []]))
+    ))
 
-/**
- * tshark's values of each of `fields` in every packet (every occurrence, outermost header first),
- * strict about checksums, without reassembly.
- */
-const tsharkRead = (
-  packets: ReadonlyArray<Uint8Array>,
-  fields: ReadonlyArray<string>
-): ReadonlyArray<Readonly<Record<string, ReadonlyArray<string>>>> => {
-  const dir = mkdtempSync(join(tmpdir(), "netstack-ipv4-"))
-  try {
-    const path = join(dir, "packets.pcap")
-    writeFileSync(path, rawIpv4Pcap(packets))
-    const preferences = ["ip.check_checksum:TRUE", "ip.defragment:FALSE"]
-    const args = ["-r", path, "-T", "json", ...preferences.flatMap((p) => ["-o", p]), ...fields.flatMap((f) => ["-e", f])]
-    const parsed: unknown = JSON.parse(execFileSync("tshark", args, { encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] }))
-    if (!Array.isArray(parsed)) return []
-    return parsed.map((packet: unknown) => {
-      const layers = (packet as { readonly _source?: { readonly layers?: Record<string, ReadonlyArray<string>> } })._source?.layers ?? {}
-      return Object.fromEntries(fields.map((f) => [f, layers[f] ?? []]))
-    })
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
 
 describe("IPv4", () => {
   it("view and Schema decode every valid packet to the same header, link-layer padding allowed", () => {

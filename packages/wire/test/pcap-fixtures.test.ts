@@ -20,7 +20,7 @@ import {
   type TsharkFrame,
   tsharkMissing,
   tsharkRead
-} from "./fixtures/pcap-support.ts"
+} from "./support/pcap-support.ts"
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 

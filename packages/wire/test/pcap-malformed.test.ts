@@ -9,8 +9,8 @@ import { type CaptureFormatReason, LINKTYPE_ETHERNET, type PcapFrame, pcapFileHe
 import fc from "fast-check"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { decodeChunks, splitAt } from "./fixtures/pcap-support.ts"
-import { block, concat, custom, epb, idb, isb, nrb, type Option, shb, spb, tsresol } from "./fixtures/pcapng-builder.ts"
+import { decodeChunks, splitAt } from "./support/pcap-support.ts"
+import { block, concat, custom, epb, idb, isb, nrb, type Option, shb, spb, tsresol } from "./support/pcapng-builder.ts"
 
 const fixture = (name: string): Uint8Array =>
   new Uint8Array(readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))))

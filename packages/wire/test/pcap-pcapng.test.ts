@@ -11,7 +11,7 @@ import fc from "fast-check"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { asTshark, bytewise, decodeChunks, fromTshark, splitAt, tsharkMissing, tsharkRead } from "./fixtures/pcap-support.ts"
+import { asTshark, bytewise, decodeChunks, fromTshark, splitAt, tsharkMissing, tsharkRead } from "./support/pcap-support.ts"
 import {
   block,
   comment,
@@ -27,7 +27,7 @@ import {
   spb,
   tsoffset,
   tsresol
-} from "./fixtures/pcapng-builder.ts"
+} from "./support/pcapng-builder.ts"
 
 const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff)
 

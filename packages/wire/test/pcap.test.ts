@@ -26,7 +26,7 @@ import fc from "fast-check"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { asTshark, decodeChunks, fromTshark, splitAt, tsharkMissing, tsharkRead } from "./fixtures/pcap-support.ts"
+import { asTshark, decodeChunks, fromTshark, splitAt, tsharkMissing, tsharkRead } from "./support/pcap-support.ts"
 
 const MAX_TIMESTAMP = 2n ** 32n * 1_000_000_000n - 1n
 

@@ -7,7 +7,7 @@ import { fillTransportChecksum, type TransportChecksum } from "../transport-chec
 import {
   ICMPV6_HEADER_LENGTH,
   type Icmpv6Message,
-  Icmpv6Types,
+  icmpv6Type,
   type NdpOption,
   NdpOptionTypes,
   ndpOptionsStart
@@ -191,34 +191,6 @@ export const ndpOptionFields = (o: NdpOption): NdpOptionFields => {
   }
 }
 
-const typeOf = (f: Icmpv6Fields): number => {
-  switch (f._tag) {
-    case "EchoRequest":
-      return Icmpv6Types.echoRequest
-    case "EchoReply":
-      return Icmpv6Types.echoReply
-    case "DestinationUnreachable":
-      return Icmpv6Types.destinationUnreachable
-    case "PacketTooBig":
-      return Icmpv6Types.packetTooBig
-    case "TimeExceeded":
-      return Icmpv6Types.timeExceeded
-    case "ParameterProblem":
-      return Icmpv6Types.parameterProblem
-    case "RouterSolicitation":
-      return Icmpv6Types.routerSolicitation
-    case "RouterAdvertisement":
-      return Icmpv6Types.routerAdvertisement
-    case "NeighborSolicitation":
-      return Icmpv6Types.neighborSolicitation
-    case "NeighborAdvertisement":
-      return Icmpv6Types.neighborAdvertisement
-    case "Redirect":
-      return Icmpv6Types.redirect
-    case "UnknownIcmpv6":
-      return f.type
-  }
-}
 
 /** Bytes the option takes on the wire (padded), or -1 when it is longer than an option can be (2040 bytes). */
 const optionSize = (o: NdpOptionFields): number => {
@@ -295,7 +267,7 @@ export const emitIcmpv6 = (
   fields: Icmpv6Fields,
   checksum: TransportChecksum
 ): HeadroomExceeded | InvalidLength | BufferReleased | undefined => {
-  const type = typeOf(fields)
+  const type = icmpv6Type(fields)
   const options = "options" in fields ? fields.options : NO_OPTIONS
   // The fixed part: 8 bytes, or an NDP message's fixed fields (RFC 4861 §4).
   const fixed = "options" in fields ? ndpOptionsStart(type) : ICMPV6_HEADER_LENGTH

@@ -298,8 +298,12 @@ const messages = [
 /** A message in its encoded form (addresses as plain strings); every typed message is one. */
 type AnyMessage = (typeof messages)[number]["Encoded"]
 
-/** The ICMPv6 type number of a typed message. */
-export const icmpv6Type = (message: AnyMessage): number => {
+/** The ICMPv6 type number of a typed message (or of emitter fields, which carry the same tags). */
+export const icmpv6Type = (
+  message:
+    | { readonly _tag: Exclude<AnyMessage["_tag"], "UnknownIcmpv6"> }
+    | { readonly _tag: "UnknownIcmpv6"; readonly type: number }
+): number => {
   switch (message._tag) {
     case "EchoRequest":
       return Icmpv6Types.echoRequest

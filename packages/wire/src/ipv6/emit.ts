@@ -6,8 +6,8 @@ import {
   IPV6_FRAGMENT_HEADER_LENGTH,
   IPV6_HEADER_LENGTH,
   IPV6_MAX_PAYLOAD_LENGTH,
+  ipv6ExtensionHeaderNumber,
   type Ipv6Header,
-  Ipv6NextHeaders,
   type Ipv6Option,
   ipv6OptionLength,
   Ipv6OptionTypes,
@@ -68,18 +68,6 @@ export const ipv6Fields = (header: Ipv6Header): Ipv6Fields => ({
 
 const NO_EXTENSIONS: ReadonlyArray<Ipv6ExtensionFields> = []
 
-const numberOf = (e: Ipv6ExtensionFields): number => {
-  switch (e._tag) {
-    case "HopByHop":
-      return Ipv6NextHeaders.hopByHop
-    case "DestinationOptions":
-      return Ipv6NextHeaders.destinationOptions
-    case "Routing":
-      return Ipv6NextHeaders.routing
-    case "Fragment":
-      return Ipv6NextHeaders.fragment
-  }
-}
 
 /** Bytes of the options plus the 2-byte header prefix, before padding. */
 const unpaddedOptionsLength = (options: ReadonlyArray<Ipv6Option>): number => {
@@ -192,7 +180,7 @@ export const emitIpv6 = (
   // RFC 8200 §3: version, traffic class, flow label, payload length, next header, hop limit, addresses.
   writeU32(bytes, i, ((6 << 28) | ((fields.trafficClass & 0xff) << 20) | (fields.flowLabel & 0xfffff)) >>> 0)
   writeU16(bytes, i + 4, jumbo ? 0 : payloadLength)
-  bytes[i + 6] = chain.length > 0 ? numberOf(chain[0]) : fields.protocol
+  bytes[i + 6] = chain.length > 0 ? ipv6ExtensionHeaderNumber(chain[0]._tag) : fields.protocol
   bytes[i + 7] = fields.hopLimit
   bytes.set(fields.source.subarray(0, 16), i + 8)
   bytes.set(fields.destination.subarray(0, 16), i + 24)
@@ -201,7 +189,7 @@ export const emitIpv6 = (
     const e = chain[k]
     const size = sizeOf(e)
     const next = chain[k + 1]
-    bytes[at] = next === undefined ? fields.protocol : numberOf(next)
+    bytes[at] = next === undefined ? fields.protocol : ipv6ExtensionHeaderNumber(next._tag)
     switch (e._tag) {
       case "HopByHop":
       case "DestinationOptions": {
