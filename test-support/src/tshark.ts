@@ -15,6 +15,13 @@ export const STRICT_PREFERENCES: ReadonlyArray<string> = [
   "tcp.calculate_timestamps:FALSE"
 ]
 
+/**
+ * Decode-As rules that hand every UDP and TCP payload to the plain `data`
+ * dissector, so random payloads on random ports are not taken for some
+ * application protocol: the oracle then judges our headers only.
+ */
+export const PAYLOAD_AS_DATA: ReadonlyArray<string> = ["-d", "udp.port==0-65535,data", "-d", "tcp.port==0-65535,data"]
+
 /** One frame's fields: every occurrence of each field, as tshark prints them. */
 export type TsharkFrame = Readonly<Record<string, ReadonlyArray<string>>>
 
@@ -22,9 +29,18 @@ export type TsharkFrame = Readonly<Record<string, ReadonlyArray<string>>>
 export const tsharkFields = (
   path: string,
   fields: ReadonlyArray<string>,
-  preferences: ReadonlyArray<string> = STRICT_PREFERENCES
+  preferences: ReadonlyArray<string> = STRICT_PREFERENCES,
+  extraArgs: ReadonlyArray<string> = []
 ): ReadonlyArray<TsharkFrame> => {
-  const args = ["-r", path, "-T", "json", ...preferences.flatMap((p) => ["-o", p]), ...fields.flatMap((f) => ["-e", f])]
+  const args = [
+    "-r",
+    path,
+    "-T",
+    "json",
+    ...extraArgs,
+    ...preferences.flatMap((p) => ["-o", p]),
+    ...fields.flatMap((f) => ["-e", f])
+  ]
   const out = execFileSync("tshark", args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "ignore"] })
   const parsed: unknown = JSON.parse(out.trim() === "" ? "[]" : out)
   if (!Array.isArray(parsed)) return []
@@ -38,17 +54,26 @@ export const tsharkFields = (
   })
 }
 
-/** Every protocol/expert problem tshark reports for each frame: malformed packets and expert errors/warnings. */
-export const tsharkProblems = (path: string): ReadonlyArray<ReadonlyArray<string>> =>
-  tsharkFields(path, ["_ws.malformed", "_ws.expert.message", "_ws.expert.severity"]).map((frame) => {
+/** Expert-info severities (epan/proto.h PI_NOTE, PI_WARN, PI_ERROR). */
+export const ExpertSeverity = { note: 2097152, warning: 4194304, error: 8388608 } as const
+
+/**
+ * The problems tshark reports in each frame: a malformed packet, and every
+ * expert item at `minimum` severity or above (errors by default: a bad
+ * checksum, a field out of range).
+ */
+export const tsharkProblems = (
+  path: string,
+  minimum: number = ExpertSeverity.error,
+  extraArgs: ReadonlyArray<string> = []
+): ReadonlyArray<ReadonlyArray<string>> =>
+  tsharkFields(path, ["_ws.malformed", "_ws.expert.message", "_ws.expert.severity"], STRICT_PREFERENCES, extraArgs).map((frame) => {
     const problems: Array<string> = []
     if ((frame["_ws.malformed"] ?? []).length > 0) problems.push("malformed")
     const messages = frame["_ws.expert.message"] ?? []
     const severities = frame["_ws.expert.severity"] ?? []
     messages.forEach((m, i) => {
-      // severities: 2097152 note, 4194304 warning, 8388608 error (epan/proto.h PI_NOTE/PI_WARN/PI_ERROR)
-      const severity = Number(severities[i] ?? 0)
-      if (severity >= 4194304) problems.push(m)
+      if (Number(severities[i] ?? 0) >= minimum) problems.push(m)
     })
     return problems
   })

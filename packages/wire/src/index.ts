@@ -24,3 +24,5 @@ export * from "./udp/index.ts"
 export * from "./tcp/index.ts"
 // capture files
 export * from "./pcap/index.ts"
+// whole frames
+export * from "./decode/index.ts"

@@ -377,7 +377,7 @@ describe("ICMPv6", () => {
       ],
       [
         { _tag: "UnknownIcmpv6", type: 143, code: 0, checksum: 0, rest: 0, data: new Uint8Array(0) },
-        "ICMP6, multicast listener report v2, length 8"
+        "ICMP6, multicast listener report v2, 0 group record(s), length 8"
       ],
       [
         { _tag: "UnknownIcmpv6", type: 200, code: 0, checksum: 0, rest: 6, data: new Uint8Array(0) },

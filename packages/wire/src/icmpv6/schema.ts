@@ -451,7 +451,10 @@ const formatIcmpv6Message = (m: AnyMessage): string => {
     case "Redirect":
       return `ICMP6, redirect, ${m.destination} to ${m.target}, ${length}`
     case "UnknownIcmpv6":
-      return `ICMP6, ${unknownTypeText(m.type)}, ${length}`
+      // RFC 3810 §5.2: an MLDv2 report's low 16 rest-of-header bits count its records, as tcpdump prints.
+      return m.type === 143
+        ? `ICMP6, ${unknownTypeText(m.type)}, ${m.rest & 0xffff} group record(s), ${length}`
+        : `ICMP6, ${unknownTypeText(m.type)}, ${length}`
   }
 }
 
