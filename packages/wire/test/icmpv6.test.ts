@@ -15,7 +15,9 @@ import {
   Icmpv6MessageFromBytes,
   icmpv6MessageLength,
   Icmpv6View,
+  type Ipv6Address,
   ipv6FromString,
+  ipv6ToBytes,
   Ipv6View,
   macFromString,
   noChecksum
@@ -286,6 +288,21 @@ describe("ICMPv6", () => {
     expect(is({ ...ns, options: [{ _tag: "UnknownNdpOption", type: 1, data: new Uint8Array(14) }] })).toBe(true) // a 16-byte one is not
     expect(is({ ...ns, options: [{ _tag: "UnknownNdpOption", type: 9, data: new Uint8Array(7) }] })).toBe(false) // not 8-byte units
     expect(is({ ...ns, options: [{ _tag: "RedirectedHeader", reserved: 0, packet: new Uint8Array(9) }] })).toBe(false)
+  })
+
+  it("names the quoted destination and port of a port unreachable, as tcpdump", () => {
+    const format = Schema.toFormatter(Icmpv6Message)
+    const quoted = new Uint8Array(48)
+    quoted[0] = 0x60
+    quoted[6] = 17 // UDP
+    quoted.set(ipv6ToBytes("fd00::2" as Ipv6Address), 24)
+    quoted[42] = 5002 >>> 8
+    quoted[43] = 5002 & 0xff
+    const message = (code: number, invokingPacket: Uint8Array) =>
+      Schema.decodeUnknownSync(Icmpv6Message)({ _tag: "DestinationUnreachable", code, checksum: 0, unused: 0, invokingPacket })
+    expect(format(message(4, quoted))).toBe("ICMP6, destination unreachable, unreachable port, fd00::2 udp port 5002, length 56")
+    expect(format(message(4, quoted.subarray(0, 43)))).toBe("ICMP6, destination unreachable, unreachable port, length 51")
+    expect(format(message(1, quoted))).toBe("ICMP6, destination unreachable, unreachable prohibited, length 56")
   })
 
   it("renders tcpdump's lines", () => {

@@ -12,8 +12,8 @@ import {
   type PcapFrame,
   readCaptureFile
 } from "@netstack/wire"
-import { Console, Stream } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
+import { Console, Effect, Stream } from "effect"
+import { Argument, CliError, Command, Flag } from "effect/cli"
 
 /** `seconds.microseconds`, as tcpdump -tt prints a timestamp. */
 const formatTime = (nanos: bigint): string => {
@@ -49,6 +49,14 @@ export const decodeCommand = Command.make(
   ({ file, json }) =>
     readCaptureFile(file).pipe(
       Stream.zipWithIndex,
-      Stream.runForEach(([frame, i]) => Console.log(describeCapturedFrame(frame, i + 1, json)))
+      Stream.runForEach(([frame, i]) => Console.log(describeCapturedFrame(frame, i + 1, json))),
+      Effect.mapError((error) =>
+        new CliError.UserError({
+          cause: error,
+          userMessage: error._tag === "CaptureFormatError"
+            ? `${file}: not a valid capture (${error.reason} at byte ${error.offset}${error.detail ? `: ${error.detail}` : ""})`
+            : `${file}: ${error.message}`
+        })
+      )
     )
 ).pipe(Command.withDescription("Print each frame of a pcap/pcapng file, tcpdump-like or as JSON"))

@@ -30,7 +30,7 @@
  * understand rather than drop the packet.
  */
 import { Schema } from "effect"
-import { Ipv6Address } from "../addresses/ipv6.ts"
+import { Ipv6Address, ipv6ToString } from "../addresses/ipv6.ts"
 import { MacAddress } from "../addresses/mac.ts"
 import { Uint16, Uint32, Uint8, UintBits } from "../fields.ts"
 
@@ -395,6 +395,19 @@ const parameterProblemText = (c: number): string => {
   }
 }
 
+/**
+ * For a port unreachable (code 4), the quoted packet's destination and port,
+ * as tcpdump prints them: `, fd00::2 udp port 5002` (empty when the quote is
+ * too short, has extension headers, or is neither TCP nor UDP).
+ */
+const quotedPort = (code: number, quoted: Uint8Array): string => {
+  if (code !== 4 || quoted.length < 44 || quoted[0] >>> 4 !== 6) return ""
+  const next = quoted[6]
+  if (next !== 6 && next !== 17) return ""
+  const port = (quoted[42] << 8) | quoted[43]
+  return `, ${ipv6ToString(quoted, 24)} ${next === 6 ? "tcp" : "udp"} port ${port}`
+}
+
 /** tcpdump's names for the common types this module keeps as unknown. */
 const unknownTypeText = (type: number): string => {
   switch (type) {
@@ -417,7 +430,7 @@ const unknownTypeText = (type: number): string => {
  * 32`, `ICMP6, neighbor advertisement, tgt is fe80::2, length 32`, `ICMP6,
  * router advertisement, length 64`, `ICMP6, redirect, 2001:db8::4 to fe80::3,
  * length 40` (destination, then target), `ICMP6, packet too big, mtu 1280,
- * length 1240`, `ICMP6, destination unreachable, unreachable port, length 56`,
+ * length 1240`, `ICMP6, destination unreachable, unreachable port, fd00::2 udp port 5002, length 56`,
  * `ICMP6, time exceeded in-transit, length 56`, `ICMP6, parameter problem,
  * next header - octet 6, length 56`, `ICMP6, unknown icmp6 type (200), length
  * 8`. `length` is the message length. Where tcpdump prints the quoted packet
@@ -431,7 +444,7 @@ const formatIcmpv6Message = (m: AnyMessage): string => {
     case "EchoReply":
       return `ICMP6, echo reply, id ${m.identifier}, seq ${m.sequence}, ${length}`
     case "DestinationUnreachable":
-      return `ICMP6, destination unreachable, ${destinationUnreachableText(m.code)}, ${length}`
+      return `ICMP6, destination unreachable, ${destinationUnreachableText(m.code)}${quotedPort(m.code, m.invokingPacket)}, ${length}`
     case "PacketTooBig":
       return `ICMP6, packet too big, mtu ${m.mtu}, ${length}`
     case "TimeExceeded":
