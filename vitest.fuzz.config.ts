@@ -5,10 +5,12 @@
 import { defineConfig } from "vitest/config"
 import projects from "./vitest.workspace.ts"
 
-const seed = process.env["FC_SEED"] ?? String(Math.floor(Math.random() * 0x7fffffff))
-process.env["FC_SEED"] = seed
-process.env["FC_RUNS"] = process.env["FC_RUNS"] ?? "5000"
-console.log(`fuzz: FC_SEED=${seed} FC_RUNS=${process.env["FC_RUNS"]} (set them to replay)`)
+// Workers load this file again and inherit the variables set below, so the seed is chosen and printed once.
+if (process.env["FC_SEED"] === undefined) {
+  process.env["FC_SEED"] = String(Math.floor(Math.random() * 0x7fffffff))
+  process.env["FC_RUNS"] = process.env["FC_RUNS"] ?? "5000"
+  console.log(`fuzz: FC_SEED=${process.env["FC_SEED"]} FC_RUNS=${process.env["FC_RUNS"]} (set both to replay)`)
+}
 
 export default defineConfig({
   test: {

@@ -4,7 +4,7 @@
  * cheapest plain-JavaScript operation that does comparable work.
  */
 import { BufferPool, internetChecksum, PacketBuffer } from "@netstack/buffers"
-import { compare, type Comparison, consume, measure } from "./harness.ts"
+import { compare, type Comparison, consume, measure, type SuiteResult } from "./harness.ts"
 
 /** The checksum as most JavaScript code writes it: one 16-bit word per step. */
 const naiveChecksum = (bytes: Uint8Array): number => {
@@ -18,7 +18,7 @@ const naiveChecksum = (bytes: Uint8Array): number => {
 const pattern = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7919 + 13) & 0xff)
 
 /** Runs the buffers suite. */
-export const buffersSuite = (): ReadonlyArray<Comparison> => {
+export const buffersSuite = (): SuiteResult => {
   const results: Array<Comparison> = []
   for (const size of [40, 1500, 65536]) {
     const data = pattern(size)
@@ -83,5 +83,5 @@ export const buffersSuite = (): ReadonlyArray<Comparison> => {
       measure("new Uint8Array(2048)", () => consume(new Uint8Array(2048)))
     )
   )
-  return results
+  return { rows: results, notes: [] }
 }

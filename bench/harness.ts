@@ -22,6 +22,12 @@ export interface Comparison {
   readonly target?: number
 }
 
+/** What a suite reports: its comparisons, and lines of derived figures (rates against targets). */
+export interface SuiteResult {
+  readonly rows: ReadonlyArray<Comparison>
+  readonly notes: ReadonlyArray<string>
+}
+
 /** Keeps a value alive so the optimizer cannot drop the work that produced it. */
 export let sink: unknown = undefined
 /** Records `value` in `sink`. */

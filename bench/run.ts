@@ -5,12 +5,18 @@
  */
 import { writeFileSync } from "node:fs"
 import { buffersSuite } from "./buffers.bench.ts"
-import { type Comparison, formatMeasurement } from "./harness.ts"
+import { type Comparison, formatMeasurement, type SuiteResult } from "./harness.ts"
+import { wireSuite } from "./wire.bench.ts"
 
-const suites: ReadonlyArray<() => ReadonlyArray<Comparison>> = [buffersSuite]
+const suites: ReadonlyArray<() => SuiteResult> = [buffersSuite, wireSuite]
 
 const rows: Array<Comparison> = []
-for (const suite of suites) rows.push(...suite())
+const notes: Array<string> = []
+for (const suite of suites) {
+  const result = suite()
+  rows.push(...result.rows)
+  notes.push(...result.notes)
+}
 
 const header = "| suite | subject | measured | baseline | measured | speedup | target |"
 const lines = [
@@ -23,9 +29,11 @@ const lines = [
   ...rows.map((r) =>
     `| ${r.suite} | ${r.subject.name} | ${formatMeasurement(r.subject)} | ${r.baseline.name} | ${formatMeasurement(r.baseline)} | ` +
     `${r.speedup.toFixed(2)}× | ${r.target === undefined ? "" : `≥ ${r.target}× ${r.speedup >= r.target ? "met" : "MISSED"}`} |`
-  )
+  ),
+  "",
+  ...notes.map((n) => `- ${n}`)
 ]
 console.log(lines.join("\n"))
 const outDir = new URL(".", import.meta.url)
 writeFileSync(new URL("results.md", outDir), lines.join("\n") + "\n")
-writeFileSync(new URL("results.json", outDir), JSON.stringify({ node: process.version, rows }, null, 2) + "\n")
+writeFileSync(new URL("results.json", outDir), JSON.stringify({ node: process.version, rows, notes }, null, 2) + "\n")

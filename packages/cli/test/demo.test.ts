@@ -6,13 +6,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { buffersDemo } from "@netstack/cli"
+import { demoLines } from "@netstack/cli"
 
 const bin = fileURLToPath(new URL("../bin/netstack.ts", import.meta.url))
 
 describe("netstack demo", () => {
   it("reports verified checksums, copy-on-write and a drained pool", () => {
-    const text = buffersDemo().join("\n")
+    const text = demoLines().join("\n")
     expect(text).toMatch(/IPv4 header checksum 0x[0-9a-f]{4}; sum over the header verifies to 0x0000/)
     expect(text).toMatch(/UDP checksum with pseudo-header verifies to 0x0000/)
     const rfc1624 = text.match(/incremental checksum (0x[0-9a-f]{4}), full recomputation (0x[0-9a-f]{4})/)
@@ -22,6 +22,15 @@ describe("netstack demo", () => {
     expect(text).toMatch(/clone .* private {3}TTL 63/)
     expect(text).toMatch(/original .* TTL 64 \(untouched\)/)
     expect(text).toMatch(/inUse=0 highWater=1 acquired=1 released=1 exhausted=0 doubleReleases=0/)
+  })
+
+  it("decodes the frame it built as tcpdump prints it, and names what is wrong with damaged copies", () => {
+    const text = demoLines().join("\n")
+    expect(text).toContain("IP 10.0.0.1.40000 > 10.0.0.2.7: UDP, length 15")
+    expect(text).toMatch(/ipv4 +checksum valid/)
+    expect(text).toMatch(/udp +checksum valid/)
+    expect(text).toContain("one payload byte flipped: UDP checksum invalid")
+    expect(text).toMatch(/cut to 40 bytes: .* \[\|ipv4\.bad-total-length\]/)
   })
 
   it("runs as the netstack binary, which `npm start` calls", () => {

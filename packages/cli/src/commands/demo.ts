@@ -2,8 +2,15 @@
 import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
 import { buffersDemo } from "../demo/buffers-demo.ts"
+import { wireDemo } from "../demo/wire-demo.ts"
+
+/** Every line of the demo, each part building on the one before. */
+export const demoLines = (): ReadonlyArray<string> => {
+  const buffers = buffersDemo()
+  return [...buffers.lines, ...wireDemo(buffers.frame)]
+}
 
 /** The `demo` subcommand. */
 export const demoCommand = Command.make("demo", {}, () =>
-  Effect.forEach(buffersDemo(), (line) => Console.log(line), { discard: true })
+  Effect.forEach(demoLines(), (line) => Console.log(line), { discard: true })
 ).pipe(Command.withDescription("Run the in-process demo network (no privileges needed)"))

@@ -61,15 +61,21 @@ const pushHeaders = (frame: PacketBuffer, log: (line: string) => void): void => 
   log(`  push Ethernet     ${formatLayout(frame)}`)
 }
 
-/** Runs the buffers demo and returns its report, one line per element. */
-export const buffersDemo = (): ReadonlyArray<string> => {
+/** What the buffers demo reports, and the frame it built (for the next part of the demo). */
+export interface BuffersDemo {
+  readonly lines: ReadonlyArray<string>
+  readonly frame: Uint8Array
+}
+
+/** Runs the buffers demo: its report, one line per element, and the frame it built. */
+export const buffersDemo = (): BuffersDemo => {
   const lines: Array<string> = []
   const log = (line: string): void => {
     lines.push(line)
   }
   const pool = BufferPool.make({ count: 4, size: 256 })
   const acquired = pool.acquire()
-  if (!(acquired instanceof PacketBuffer)) return ["pool exhausted"]
+  if (!(acquired instanceof PacketBuffer)) return { lines: ["pool exhausted"], frame: new Uint8Array(0) }
   const frame = acquired
 
   log("== buffers: one UDP datagram, built from the payload outwards")
@@ -90,8 +96,9 @@ export const buffersDemo = (): ReadonlyArray<string> => {
   log(`  UDP checksum with pseudo-header verifies to ${hex16(udpCheck)} (0x0000 = valid)`)
 
   log("== clone: shared bytes, own offsets")
+  const built = frame.toUint8Array()
   const clone = frame.clone()
-  if (!(clone instanceof PacketBuffer)) return lines
+  if (!(clone instanceof PacketBuffer)) return { lines, frame: built }
   clone.pull(ETHERNET_HEADER)
   log(`  original ${formatLayout(frame)}`)
   log(`  clone    ${formatLayout(clone)}   (Ethernet header pulled)`)
@@ -128,5 +135,5 @@ export const buffersDemo = (): ReadonlyArray<string> => {
   log("== pool")
   log(`  capacity=${stats.capacity} inUse=${stats.inUse} highWater=${stats.highWater} acquired=${stats.acquired} ` +
     `released=${stats.released} exhausted=${stats.exhausted} doubleReleases=${stats.doubleReleases}`)
-  return lines
+  return { lines, frame: built }
 }
