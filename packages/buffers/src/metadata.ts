@@ -68,6 +68,8 @@ export class PacketMetadata {
   networkHeader = UNSET_OFFSET
   /** Offset from `head` of the transport-layer header, `UNSET_OFFSET` when unset. */
   transportHeader = UNSET_OFFSET
+  /** The packet's id in the network trace, 0 when tracing did not see it. */
+  traceId = 0
 
   /** An independent copy of every field. */
   clone(): PacketMetadata {
@@ -88,6 +90,7 @@ export class PacketMetadata {
     m.macHeader = this.macHeader
     m.networkHeader = this.networkHeader
     m.transportHeader = this.transportHeader
+    m.traceId = this.traceId
     return m
   }
 }

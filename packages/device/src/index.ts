@@ -1,6 +1,36 @@
 /**
- * @netstack/device: The NIC model: descriptor rings, DMA, IRQs and coalescing, RSS, offloads, and the media a NIC sits on.
- *
- * Nothing is exported yet; see the README feature table.
+ * @netstack/device: the NIC model (descriptor rings, DMA, interrupt lines and
+ * coalescing, RSS, offloads, statistics) and the media a NIC sits on, plus the
+ * network trace.
  */
-export {}
+export { Coalescer, type CoalescingSettings, NO_COALESCING } from "./irq/coalescer.ts"
+export { IrqLine } from "./irq/irq-line.ts"
+export {
+  ALL_OFFLOADS,
+  InvalidNicConfig,
+  type NicConfig,
+  type NicOptions,
+  NO_OFFLOADS,
+  type Offloads,
+  resolveNicConfig
+} from "./nic/config.ts"
+export {
+  type CarrierEvent,
+  Nic,
+  type NicDevice,
+  type NicRxQueue,
+  type NicTxQueue,
+  type QueueSelector,
+  SINGLE_QUEUE
+} from "./nic/nic.ts"
+export { MockNic, MockNicControl, type MockNicControlShape } from "./mock/mock-nic.ts"
+export { type RssOptions, rssQueueSelector } from "./nic/rss-selector.ts"
+export { type RxChecksumVerdict, verifyRxChecksum } from "./nic/rx-checksum.ts"
+export { NicErrorStats, type NicStatsSnapshot, RxQueueStats, snapshotStats, TxQueueStats } from "./nic/stats.ts"
+export { type DmaFailure, RxRing } from "./ring/rx-ring.ts"
+export { TxRing } from "./ring/tx-ring.ts"
+export { micros, nowMicros, toMicros } from "./time.ts"
+export { CurrentNetTrace, formatTrace, NetTrace, type TraceRecord, type TraceStage } from "./trace/net-trace.ts"
+export * from "./medium/index.ts"
+export * from "./rss/index.ts"
+export * from "./offload/index.ts"

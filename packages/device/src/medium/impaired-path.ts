@@ -1,0 +1,150 @@
+/**
+ * One impaired one-way path of a medium (a wire direction, a hub link): the
+ * per-frame decisions, taken synchronously at `send` with the medium's
+ * `Random`, in this order: partition, loss, duplication (one extra copy);
+ * then for each copy the rate limiter's queue, corruption, delay with jitter,
+ * and reordering. A copy due now, with nothing queued ahead of it, is handed
+ * to the receiver at once; every other copy waits in the destination's
+ * {@link DeliveryScheduler}.
+ */
+import type { Clock, Random } from "effect"
+import { nowMicros } from "../time.ts"
+import { Counters, type MediumCounters } from "./counters.ts"
+import type { DeliveryScheduler, Landing } from "./delivery-scheduler.ts"
+import { type Impairments, resolveImpairments, type ResolvedImpairments } from "./impairments.ts"
+import type { ReceiverSlot } from "./port.ts"
+
+/** What a path needs from the medium it belongs to. */
+export interface PathEnvironment {
+  readonly clock: Clock.Clock
+  readonly random: Random.Random
+  /** The destination port's scheduler. */
+  readonly scheduler: DeliveryScheduler
+  /** The destination port's receiver. */
+  readonly slot: ReceiverSlot
+  /** True while a partition separates the two ends. */
+  readonly blocked: () => boolean
+}
+
+/** Returns a copy of `frame` with bit `bit` (0 = most significant bit of byte 0) flipped. */
+export const flipBit = (frame: Uint8Array, bit: number): Uint8Array => {
+  const copy = frame.slice()
+  const byte = bit >>> 3
+  copy[byte] = (copy[byte] ?? 0) ^ (0x80 >>> (bit & 7))
+  return copy
+}
+
+/** One direction of a medium with its impairments and counters. */
+export class ImpairedPath implements Landing {
+  private readonly stats = new Counters()
+  private readonly env: PathEnvironment
+  private plan: ResolvedImpairments
+  /** Microseconds at which the last accepted frame finishes serializing (rate limit). */
+  private lastDeparture = -Infinity
+  /** Serialization start times still in the future: the frames waiting in the rate limiter's queue. */
+  private readonly waitingStarts: Array<number> = []
+  private waitingHead = 0
+
+  /** A path with `impairments` (validated: throws a `SchemaError` when out of range). */
+  constructor(env: PathEnvironment, impairments: Impairments) {
+    this.env = env
+    this.plan = resolveImpairments(impairments)
+  }
+
+  /** Replaces the impairments (validated: throws a `SchemaError` when out of range); frames already scheduled keep their times. */
+  setImpairments(impairments: Impairments): void {
+    this.plan = resolveImpairments(impairments)
+  }
+
+  /** A snapshot of the counters. */
+  counters(): MediumCounters {
+    return this.stats.snapshot()
+  }
+
+  /** Takes one frame from the sending port. */
+  send(frame: Uint8Array): void {
+    const c = this.stats
+    const p = this.plan
+    const random = this.env.random
+    c.sent++
+    if (this.env.blocked()) {
+      c.partitionDropped++
+      return
+    }
+    if (p.loss > 0 && random.nextDoubleUnsafe() < p.loss) {
+      c.lost++
+      return
+    }
+    const now = nowMicros(this.env.clock)
+    if (p.duplicate > 0 && random.nextDoubleUnsafe() < p.duplicate) {
+      c.duplicated++
+      const copy = frame.slice()
+      this.forward(frame, now)
+      this.forward(copy, now)
+    } else {
+      this.forward(frame, now)
+    }
+  }
+
+  /** Rate limit, corruption, delay, reordering, then hand over or schedule one copy. */
+  private forward(frame: Uint8Array, now: number): void {
+    const c = this.stats
+    const p = this.plan
+    const random = this.env.random
+    let departure = now
+    if (p.rate > 0) {
+      const waiting = this.waitingStarts
+      while (this.waitingHead < waiting.length && (waiting[this.waitingHead] ?? Infinity) <= now) this.waitingHead++
+      if (this.waitingHead > 64 && this.waitingHead * 2 > waiting.length) {
+        waiting.splice(0, this.waitingHead)
+        this.waitingHead = 0
+      }
+      const start = Math.max(now, this.lastDeparture)
+      if (start > now) {
+        if (waiting.length - this.waitingHead >= p.queueLimit) {
+          c.rateDropped++
+          return
+        }
+        waiting.push(start)
+      }
+      departure = start + (frame.length * 8 * 1e6) / p.rate
+      this.lastDeparture = departure
+    }
+    let out = frame
+    if (p.corrupt > 0 && frame.length > 0 && random.nextDoubleUnsafe() < p.corrupt) {
+      const bits = frame.length * 8
+      out = flipBit(frame, Math.min(bits - 1, Math.floor(random.nextDoubleUnsafe() * bits)))
+      c.corrupted++
+    }
+    let delay = p.delayMicros
+    if (p.jitterMicros > 0) delay = Math.max(0, delay + (2 * random.nextDoubleUnsafe() - 1) * p.jitterMicros)
+    if (p.reorder > 0 && random.nextDoubleUnsafe() < p.reorder) {
+      delay += p.reorderDelayMicros
+      c.reordered++
+    }
+    const due = departure + delay
+    const scheduler = this.env.scheduler
+    if (due <= now && !scheduler.hasDueBy(now)) {
+      this.hand(out)
+    } else {
+      c.inFlight++
+      scheduler.schedule(due, out, this)
+    }
+  }
+
+  /** A scheduled copy is due. */
+  land(frame: Uint8Array): void {
+    const c = this.stats
+    c.inFlight--
+    if (this.env.blocked()) c.partitionDropped++
+    else this.hand(frame)
+  }
+
+  /** Hands a copy to the receiver (counted before the receiver runs, so a receiver sees balanced counters). */
+  private hand(frame: Uint8Array): void {
+    const slot = this.env.slot
+    if (slot.attached) this.stats.delivered++
+    else this.stats.unattachedDropped++
+    slot.deliver(frame)
+  }
+}

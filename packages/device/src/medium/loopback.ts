@@ -1,0 +1,28 @@
+/**
+ * The loopback medium: what is sent is delivered straight back to the same
+ * port's receiver, inside `send`, unchanged.
+ */
+import { Counters, type MediumCounters } from "./counters.ts"
+import { type MediumPort, ReceiverSlot } from "./port.ts"
+
+/** A port whose frames come back to itself, with counters. */
+export interface Loopback extends MediumPort {
+  /** A snapshot of the counters (`sent`, `delivered`, `unattachedDropped`; the rest stay 0). */
+  readonly counters: () => MediumCounters
+}
+
+/** A new loopback port. */
+export const loopback = (): Loopback => {
+  const slot = new ReceiverSlot()
+  const stats = new Counters()
+  return {
+    send: (frame) => {
+      stats.sent++
+      if (slot.attached) stats.delivered++
+      else stats.unattachedDropped++
+      slot.deliver(frame)
+    },
+    attach: (receiver) => slot.attach(receiver),
+    counters: () => stats.snapshot()
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * The simulated NIC: what the driver programs, and what the medium delivers
+ * frames to.
+ *
+ * Receive: the medium hands a frame to the NIC; the NIC picks a queue (RSS),
+ * "DMAs" the frame into the buffer posted on that queue's next descriptor
+ * (none posted: the frame is lost and counted as `rx_missed_errors`),
+ * verifies its checksum if it has rx checksum offload, and tells the queue's
+ * interrupt coalescer, which raises the interrupt line.
+ *
+ * Transmit: the driver fills tx descriptors and rings the doorbell (`kick`);
+ * the queue's transmit engine (a fiber) takes the ready descriptors in order,
+ * completes partial checksums and segments TSO super-packets if it has those
+ * offloads, hands each frame to the medium (at line rate, when the NIC has
+ * one), marks the descriptors done and tells the coalescer, which raises the
+ * completion interrupt.
+ */
+import { ChecksumState, PacketBuffer, resolvePartialChecksum } from "@netstack/buffers"
+import { Clock, Context, Effect, Latch, Layer, PubSub, type Scope } from "effect"
+import { Coalescer, type CoalescingSettings } from "../irq/coalescer.ts"
+import { isGsoDefect, segmentTcp } from "../offload/gso.ts"
+import { IrqLine } from "../irq/irq-line.ts"
+import type { MediumPort } from "../medium/port.ts"
+import { RxRing } from "../ring/rx-ring.ts"
+import { TxRing } from "../ring/tx-ring.ts"
+import { micros, nowMicros } from "../time.ts"
+import { CurrentNetTrace, type NetTrace } from "../trace/net-trace.ts"
+import { InvalidNicConfig, type NicConfig, type NicOptions, type Offloads, resolveNicConfig } from "./config.ts"
+import { verifyRxChecksum } from "./rx-checksum.ts"
+import { rssQueueSelector } from "./rss-selector.ts"
+import { NicErrorStats, type NicStatsSnapshot, RxQueueStats, snapshotStats, TxQueueStats } from "./stats.ts"
+
+/** Ethernet header plus one 802.1Q tag: a frame may be this much longer than the MTU. */
+const LINK_OVERHEAD = 18
+/** The shortest frame that holds an Ethernet header. */
+const MIN_FRAME = 14
+
+/** Chooses the receive queue of a frame and reports the hash it used (RSS), or 0 for "no hash". */
+export interface QueueSelector {
+  readonly select: (frame: PacketBuffer) => { readonly queue: number; readonly hash: number }
+}
+
+/** Every frame to queue 0 (a single-queue NIC). */
+export const SINGLE_QUEUE: QueueSelector = { select: () => ({ queue: 0, hash: 0 }) }
+
+/** A change of carrier (link up or down) and when it happened (µs). */
+export interface CarrierEvent {
+  readonly up: boolean
+  readonly time: number
+}
+
+/** One receive queue, as the driver sees it. */
+export interface NicRxQueue {
+  readonly index: number
+  readonly ring: RxRing
+  /** The interrupt line of this queue (shared with the tx queue of the same index). */
+  readonly irq: IrqLine
+  readonly stats: RxQueueStats
+}
+
+/** One transmit queue, as the driver sees it. */
+export interface NicTxQueue {
+  readonly index: number
+  readonly ring: TxRing
+  readonly irq: IrqLine
+  readonly stats: TxQueueStats
+  /** The doorbell: tells the device that descriptors are ready. */
+  readonly kick: () => void
+}
+
+/** A network interface card: the registers and rings a driver programs. */
+export interface NicDevice {
+  readonly config: NicConfig
+  readonly name: string
+  readonly mac: number
+  readonly mtu: number
+  readonly offloads: Offloads
+  readonly rx: ReadonlyArray<NicRxQueue>
+  readonly tx: ReadonlyArray<NicTxQueue>
+  /** One interrupt line per queue pair (`eth0-TxRx-0`, …). */
+  readonly irqs: ReadonlyArray<IrqLine>
+  /** Whether the carrier is up. */
+  readonly linkUp: () => boolean
+  /** Raises or drops the carrier (cable plugged or pulled), publishing a `CarrierEvent`. */
+  readonly setLink: (up: boolean) => void
+  /** Carrier changes, as they happen. */
+  readonly carrier: PubSub.PubSub<CarrierEvent>
+  /** Plugs the NIC into a medium port. */
+  readonly attach: (port: MediumPort) => void
+  /** The medium side: where a port delivers a frame (the DMA engine). */
+  readonly receive: (frame: Uint8Array) => void
+  /** `ethtool -C`: new coalescing settings for every interrupt line. */
+  readonly setCoalescing: (settings: Partial<CoalescingSettings>) => void
+  /** `ethtool -K`: turns offloads on or off. */
+  readonly setOffloads: (offloads: Partial<Offloads>) => void
+  /** Sets how frames are spread over the receive queues (RSS). */
+  readonly setQueueSelector: (selector: QueueSelector) => void
+  /** Device-wide error counters (live). */
+  readonly errors: NicErrorStats
+  /** `ethtool -S`: every counter, by name. */
+  readonly stats: () => NicStatsSnapshot
+}
+
+/** The TSO engine: a TCP super-packet's segments with full checksums, or `undefined` when it cannot segment it. */
+const segment = (packet: PacketBuffer): ReadonlyArray<PacketBuffer> | undefined => {
+  const segments = segmentTcp(packet, { checksum: "full" })
+  return isGsoDefect(segments) ? undefined : segments
+}
+
+/** Builds a NIC from `options`. Its coalescing timers and transmit engines are fibers in the current scope. */
+const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig, Scope.Scope> =>
+  Effect.gen(function*() {
+    const resolved = resolveNicConfig(options)
+    if (resolved instanceof InvalidNicConfig) return yield* resolved
+    const config = resolved
+    const clock = yield* Clock.Clock
+    const trace: NetTrace = yield* CurrentNetTrace
+    const carrier = yield* PubSub.unbounded<CarrierEvent>()
+    let offloads: Offloads = config.offloads
+    // RSS spreads flows over the queues of a multi-queue NIC (Microsoft's default key, ixgbe's hash types).
+    let selector: QueueSelector = config.rxQueues > 1 ? rssQueueSelector({ queues: config.rxQueues }) : SINGLE_QUEUE
+    let linkUp = true
+    let port: MediumPort | undefined = undefined
+    const errors = new NicErrorStats()
+    const maxFrame = config.mtu + LINK_OVERHEAD
+
+    const irqs = Array.from(
+      { length: Math.max(config.rxQueues, config.txQueues) },
+      (_, i) => new IrqLine(`${config.name}-TxRx-${i}`)
+    )
+    const coalescers: Array<Coalescer> = []
+    for (const line of irqs) coalescers.push(yield* Coalescer.make(line, config.coalescing))
+
+    const rx: Array<NicRxQueue> = Array.from({ length: config.rxQueues }, (_, index) => ({
+      index,
+      ring: new RxRing(config.rxRingSize),
+      irq: irqs[index],
+      stats: new RxQueueStats()
+    }))
+
+    /** The transmit engine's view of a frame: bytes the medium can own, with offloads applied. */
+    const wireFrames = (packet: PacketBuffer): ReadonlyArray<Uint8Array> | undefined => {
+      if (packet.meta.gsoType !== "none") {
+        if (!offloads.tso) return undefined
+        const segments = segment(packet)
+        if (segments === undefined) return undefined
+        const frames = segments.map((s) => s.toUint8Array())
+        for (const s of segments) s.release()
+        return frames
+      }
+      const bytes = packet.toUint8Array()
+      const state = packet.meta.checksum
+      if (state._tag === "Partial") {
+        if (!offloads.txChecksum) return undefined
+        // The NIC sums from csum_start to the end and stores the result: on its own copy, as DMA reads.
+        const copy = PacketBuffer.wrap(bytes)
+        copy.meta.checksum = ChecksumState.partial(state.start - packet.data, state.offset)
+        if (resolvePartialChecksum(copy, 0xffff) !== undefined) return undefined
+      }
+      return [bytes]
+    }
+
+    const tx: Array<NicTxQueue> = []
+    for (let index = 0; index < config.txQueues; index++) {
+      const ring = new TxRing(config.txRingSize)
+      const stats = new TxQueueStats()
+      const doorbell = Latch.makeUnsafe(false)
+      const where = `${config.name}:${index}`
+      const coalescer = coalescers[index]
+      const engine = Effect.forever(
+        Effect.gen(function*() {
+          yield* Latch.await(doorbell)
+          Latch.closeUnsafe(doorbell)
+          let sent = 0
+          for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
+            const frames = linkUp ? wireFrames(packet) : []
+            if (frames === undefined) errors.txErrors++
+            else if (!linkUp) errors.txCarrierErrors++
+            else {
+              stats.packets++
+              stats.bytes += packet.length
+              if (trace.enabled) trace.record("device-tx", packet, where, `${frames.length} frame(s)`)
+              for (const frame of frames) {
+                stats.wireFrames++
+                if (config.linkSpeed !== undefined) yield* Effect.sleep(micros((frame.length * 8 * 1e6) / config.linkSpeed))
+                port?.send(frame)
+              }
+            }
+            ring.complete()
+            sent++
+          }
+          if (sent > 0) coalescer.txEvent()
+        })
+      )
+      yield* Effect.forkScoped(engine)
+      tx.push({ index, ring, irq: irqs[index], stats, kick: () => void Latch.openUnsafe(doorbell) })
+    }
+
+    const receive = (frame: Uint8Array): void => {
+      if (!linkUp) {
+        errors.rxCarrierDrops++
+        return
+      }
+      if (frame.length > maxFrame || frame.length < MIN_FRAME) {
+        errors.rxLengthErrors++
+        return
+      }
+      let queue = 0
+      let hash = 0
+      if (rx.length > 1) {
+        const chosen = selector.select(PacketBuffer.wrap(frame))
+        queue = chosen.queue < rx.length ? chosen.queue : 0
+        hash = chosen.hash
+      }
+      const q = rx[queue]
+      const written = q.ring.dma(frame)
+      if (written === "no-descriptor") {
+        errors.rxMissedErrors++
+        q.stats.missed++
+        return
+      }
+      if (written === "too-long") {
+        errors.rxLengthErrors++
+        return
+      }
+      const meta = written.meta
+      meta.inputInterface = config.ifindex
+      meta.timestamp = nowMicros(clock)
+      meta.flowHash = hash
+      if (offloads.rxChecksum) {
+        const verdict = verifyRxChecksum(written)
+        if (verdict === "good") {
+          meta.checksum = ChecksumState.unnecessary
+          errors.rxChecksumGood++
+        } else if (verdict === "bad") errors.rxChecksumBad++
+      }
+      q.stats.packets++
+      q.stats.bytes += frame.length
+      if (trace.enabled) trace.record("device-rx", written, `${config.name}:${queue}`)
+      coalescers[queue].rxEvent()
+    }
+
+    const device: NicDevice = {
+      config,
+      name: config.name,
+      mac: config.mac,
+      mtu: config.mtu,
+      get offloads() {
+        return offloads
+      },
+      rx,
+      tx,
+      irqs,
+      linkUp: () => linkUp,
+      setLink: (up) => {
+        if (up === linkUp) return
+        linkUp = up
+        PubSub.publishUnsafe(carrier, { up, time: nowMicros(clock) })
+      },
+      carrier,
+      attach: (medium) => {
+        port = medium
+        medium.attach(receive)
+      },
+      receive,
+      setCoalescing: (settings) => {
+        for (const c of coalescers) c.configure({ ...c.current, ...settings })
+      },
+      setOffloads: (changes) => {
+        offloads = { ...offloads, ...changes }
+      },
+      setQueueSelector: (next) => {
+        selector = next
+      },
+      errors,
+      stats: () =>
+        snapshotStats(
+          rx.map((q) => q.stats),
+          tx.map((q) => q.stats),
+          errors,
+          irqs.map((l) => l.delivered)
+        )
+    }
+    return device
+  })
+
+/** The NIC of a device, as a service: the driver programs it, tests swap it for a mock. */
+export class Nic extends Context.Service<Nic, NicDevice>()("@netstack/device/Nic") {
+  /** A simulated NIC, its fibers in the current scope. */
+  static readonly make = makeNic
+  /** A layer providing a simulated NIC built from `options`. */
+  static readonly layer = (options: NicOptions) => Layer.effect(Nic, makeNic(options))
+}

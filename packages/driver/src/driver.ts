@@ -1,0 +1,320 @@
+/**
+ * The driver of one NIC: the receive path from interrupt to handler and the
+ * transmit path from `xmit` to completion.
+ *
+ * Receive (Linux's NAPI): an interrupt wakes the line's handler fiber, which
+ * masks the line and schedules the line's NAPI instance on the softirq. A
+ * NAPI poll first cleans the paired tx ring, then takes up to its budget of
+ * done rx descriptors, refills the ring from the buffer pool, merges the batch
+ * with GRO, and hands each packet to the receive handler, synchronously, as
+ * the kernel's softirq does. An instance that finishes early leaves polling
+ * mode and unmasks its interrupt; one that used its whole budget is polled
+ * again after the others.
+ *
+ * Transmit: `xmit` segments a TCP super-packet in software when the NIC lacks
+ * TSO, completes a partial checksum when it lacks checksum offload,
+ * linearizes when it lacks scatter-gather, fills tx descriptors and rings the
+ * doorbell. A ring without room stops the queue (`busy`, the caller keeps the
+ * packet); cleaning completions wakes it.
+ */
+import { BufferPool, PacketBuffer, resolvePartialChecksum } from "@netstack/buffers"
+import { CurrentNetTrace, type IrqLine, Nic, type NicDevice, type NicTxQueue, segmentTcp } from "@netstack/device"
+import { isHeaderDefect } from "@netstack/wire"
+import { Context, Effect, Latch, Layer, type Scope } from "effect"
+import { GroEngine } from "./gro/gro.ts"
+import { type Pollable, Softirq, type SoftirqShape } from "./softirq/softirq.ts"
+
+/** Where received packets go: the stack's link layer (or a test's sink). The handler owns each packet. */
+export interface ReceiveHandlerShape {
+  readonly receive: (packet: PacketBuffer) => void
+}
+
+/** The receive handler of a device (L2 provides it; tests provide their own). */
+export class ReceiveHandler extends Context.Service<ReceiveHandler, ReceiveHandlerShape>()(
+  "@netstack/driver/ReceiveHandler"
+) {
+  /** A handler that releases every packet (counts nothing): for benchmarks and tests of the lower layers. */
+  static readonly discard = Layer.succeed(ReceiveHandler, { receive: (packet: PacketBuffer) => void packet.release() })
+}
+
+/** Merges the in-order TCP segments of a batch (GRO); the identity when GRO is off. */
+export type GroStage = (batch: ReadonlyArray<PacketBuffer>) => ReadonlyArray<PacketBuffer>
+
+/** What `xmit` did: `sent` (the driver owns the packet now), `busy` (queue stopped; the caller keeps it), `dropped` (released). */
+export type XmitResult = "sent" | "busy" | "dropped"
+
+/** Driver settings. */
+export interface DriverOptions {
+  /** Receive buffers in the pool (default: four rings' worth per rx queue). */
+  readonly rxBuffers?: number
+  /** Headroom reserved in front of each received frame (NET_SKB_PAD; default 64). */
+  readonly headroom?: number
+  /** The GRO stage (default: a `GroEngine`, as GRO is on by default in Linux); pass `(b) => b` to turn it off. */
+  readonly gro?: GroStage
+  /** Free tx descriptors needed to wake a stopped queue (default: a quarter of the ring). */
+  readonly wakeThreshold?: number
+}
+
+/** Driver counters (beyond the NIC's and the softirq's). */
+export class DriverStats {
+  /** Interrupts the handler fibers took. */
+  interrupts = 0
+  /** Packets handed to the receive handler (after GRO). */
+  delivered = 0
+  /** Receive buffers the pool could not supply when refilling (the ring runs short). */
+  rxAllocFailures = 0
+  /** `xmit` found the queue stopped or the ring too full. */
+  txBusy = 0
+  /** `xmit` dropped a packet (a super-packet it could not segment, a checksum it could not complete). */
+  txDropped = 0
+  /** Packets queued on tx rings (segments counted one each). */
+  txQueued = 0
+  /** Segments made by software GSO. */
+  gsoSegments = 0
+  /** Checksums completed in software for lack of tx checksum offload. */
+  swChecksums = 0
+  /** Packets linearized for lack of scatter-gather. */
+  linearized = 0
+  queueStops = 0
+  queueWakes = 0
+  /** Packets whose transmission completed (descriptors cleaned). */
+  txCompleted = 0
+}
+
+/** The driver of a NIC. */
+export interface DriverShape {
+  readonly nic: NicDevice
+  /** Queues `packet` for transmission on `queue` (default: by flow hash). */
+  readonly xmit: (packet: PacketBuffer, queue?: number) => XmitResult
+  /** True while tx queue `queue` is stopped. */
+  readonly isStopped: (queue: number) => boolean
+  /** Waits until tx queue `queue` is not stopped. */
+  readonly awaitWake: (queue: number) => Effect.Effect<void>
+  /** Busy polling (`SO_BUSY_POLL`): polls line `index` now from the caller's fiber; returns packets processed. */
+  readonly busyPoll: (index: number, budget?: number) => number
+  /** Turns busy-poll mode on for line `index` (its interrupt stays masked) or off. */
+  readonly setBusyPolling: (index: number, on: boolean) => void
+  readonly stats: DriverStats
+}
+
+/** One NAPI instance: the poll of one interrupt line (its rx ring and its paired tx ring). */
+class Napi implements Pollable {
+  readonly name: string
+  scheduled = false
+  busyPolling = false
+  private readonly pollFn: (budget: number) => number
+  private readonly irq: IrqLine
+
+  constructor(name: string, irq: IrqLine, poll: (budget: number) => number) {
+    this.name = name
+    this.irq = irq
+    this.pollFn = poll
+  }
+
+  poll(budget: number): number {
+    return this.pollFn(budget)
+  }
+
+  complete(): void {
+    this.scheduled = false
+    if (!this.busyPolling) this.irq.unmask()
+  }
+}
+
+const makeDriver = (
+  options: DriverOptions = {}
+): Effect.Effect<DriverShape, never, Scope.Scope | Nic | Softirq | ReceiveHandler> =>
+  Effect.gen(function*() {
+    const nic = yield* Nic
+    const softirq: SoftirqShape = yield* Softirq
+    const handler = yield* ReceiveHandler
+    const trace = yield* CurrentNetTrace
+    const config = nic.config
+    const headroom = options.headroom ?? 64
+    const gro: GroStage = options.gro ?? GroEngine.make().receive
+    const stats = new DriverStats()
+    const pool = BufferPool.make({
+      count: options.rxBuffers ?? config.rxQueues * config.rxRingSize * 4,
+      size: Math.max(2048, headroom + config.mtu + 18)
+    })
+
+    const refill = (index: number): void => {
+      const ring = nic.rx[index].ring
+      while (ring.free > 0) {
+        const buffer = pool.acquire()
+        if (!(buffer instanceof PacketBuffer)) {
+          stats.rxAllocFailures++
+          return
+        }
+        buffer.reserve(headroom)
+        ring.post(buffer)
+      }
+    }
+
+    const stopped: Array<boolean> = nic.tx.map(() => false)
+    const woken: Array<Latch.Latch> = nic.tx.map(() => Latch.makeUnsafe(true))
+    const wakeThreshold = options.wakeThreshold ?? Math.max(1, Math.floor(config.txRingSize / 4))
+
+    const cleanTx = (q: NicTxQueue): void => {
+      for (let packet = q.ring.clean(); packet !== undefined; packet = q.ring.clean()) {
+        if (trace.enabled) trace.record("tx-completion", packet, `${nic.name}:${q.index}`)
+        packet.release()
+        stats.txCompleted++
+      }
+      if (stopped[q.index] && q.ring.free >= wakeThreshold) {
+        stopped[q.index] = false
+        stats.queueWakes++
+        Latch.openUnsafe(woken[q.index])
+      }
+    }
+
+    const pollLine = (index: number) => (budget: number): number => {
+      const txq = nic.tx[index]
+      if (txq !== undefined) cleanTx(txq)
+      const rxq = nic.rx[index]
+      if (rxq === undefined) return 0
+      const batch: Array<PacketBuffer> = []
+      while (batch.length < budget) {
+        const packet = rxq.ring.take()
+        if (packet === undefined) break
+        batch.push(packet)
+      }
+      refill(index)
+      if (batch.length === 0) return 0
+      const where = `${nic.name}:${index}`
+      if (trace.enabled) for (const p of batch) trace.record("napi-poll", p, where, `batch ${batch.length}/${budget}`)
+      const merged = gro(batch)
+      for (const packet of merged) {
+        if (trace.enabled) trace.record("receive", packet, where)
+        stats.delivered++
+        handler.receive(packet)
+      }
+      return batch.length
+    }
+
+    const napis = nic.irqs.map((irq, index) => new Napi(`${nic.name}-napi-${index}`, irq, pollLine(index)))
+
+    for (let i = 0; i < nic.rx.length; i++) refill(i)
+
+    for (let index = 0; index < nic.irqs.length; index++) {
+      const irq = nic.irqs[index]
+      const napi = napis[index]
+      yield* Effect.forkScoped(
+        Effect.forever(
+          Effect.gen(function*() {
+            yield* irq.next
+            stats.interrupts++
+            // The top half: mask the line and leave the work to NAPI (napi_schedule).
+            irq.mask()
+            if (!napi.scheduled && !napi.busyPolling) {
+              napi.scheduled = true
+              softirq.schedule(napi)
+            }
+          })
+        )
+      )
+    }
+
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const q of nic.rx) for (const b of q.ring.drain()) b.release()
+        for (const q of nic.tx) for (const b of q.ring.drain()) b.release()
+      })
+    )
+
+    /** Descriptors a packet needs: one, or one per segment when software GSO will split it. */
+    const descriptorsFor = (packet: PacketBuffer): number => {
+      if (packet.meta.gsoType === "none" || nic.offloads.tso) return 1
+      return Math.max(1, packet.meta.gsoSegments)
+    }
+
+    const stop = (queue: number): void => {
+      if (stopped[queue]) return
+      stopped[queue] = true
+      stats.queueStops++
+      Latch.closeUnsafe(woken[queue])
+    }
+
+    const xmit = (packet: PacketBuffer, queue?: number): XmitResult => {
+      const index = queue ?? (nic.tx.length === 1 ? 0 : packet.meta.flowHash % nic.tx.length)
+      const q = nic.tx[index]
+      if (q === undefined) {
+        stats.txDropped++
+        packet.release()
+        return "dropped"
+      }
+      if (stopped[index] || q.ring.free < descriptorsFor(packet)) {
+        stop(index)
+        stats.txBusy++
+        return "busy"
+      }
+      let frames: ReadonlyArray<PacketBuffer> = [packet]
+      const offloads = nic.offloads
+      if (packet.meta.gsoType !== "none" && !offloads.tso) {
+        const segments = segmentTcp(packet, { checksum: offloads.txChecksum ? "partial" : "full" })
+        packet.release()
+        if (isHeaderDefect(segments)) {
+          stats.txDropped++
+          return "dropped"
+        }
+        stats.gsoSegments += segments.length
+        frames = segments
+      } else if (packet.meta.checksum._tag === "Partial" && !offloads.txChecksum) {
+        if (resolvePartialChecksum(packet) !== undefined) {
+          stats.txDropped++
+          packet.release()
+          return "dropped"
+        }
+        stats.swChecksums++
+      }
+      for (const frame of frames) {
+        if (!offloads.scatterGather && !frame.isLinear) {
+          frame.linearize()
+          stats.linearized++
+        }
+        if (trace.enabled) trace.record("xmit", frame, `${nic.name}:${index}`)
+        if (!q.ring.fill(frame)) {
+          // Cannot happen: room was checked above. Count and release rather than leak.
+          stats.txDropped++
+          frame.release()
+          continue
+        }
+        stats.txQueued++
+      }
+      q.kick()
+      if (q.ring.free === 0) stop(index)
+      return "sent"
+    }
+
+    const shape: DriverShape = {
+      nic,
+      xmit,
+      isStopped: (queue) => stopped[queue] ?? false,
+      awaitWake: (queue) => {
+        const latch = woken[queue]
+        return latch === undefined ? Effect.void : Latch.await(latch)
+      },
+      busyPoll: (index, budget) => {
+        const napi = napis[index]
+        if (napi === undefined) return 0
+        return napi.poll(budget ?? softirq.weight)
+      },
+      setBusyPolling: (index, on) => {
+        const napi = napis[index]
+        if (napi === undefined) return
+        napi.busyPolling = on
+        if (on) nic.irqs[index].mask()
+        else if (!napi.scheduled) nic.irqs[index].unmask()
+      },
+      stats
+    }
+    return shape
+  })
+
+/** The driver of the device's NIC. */
+export class Driver extends Context.Service<Driver, DriverShape>()("@netstack/driver/Driver") {
+  /** A driver for the `Nic` in context, its fibers in the current scope. */
+  static readonly make = makeDriver
+  /** A layer providing the driver (needs `Nic`, `Softirq` and `ReceiveHandler`). */
+  static readonly layer = (options: DriverOptions = {}) => Layer.effect(Driver, makeDriver(options))
+}
