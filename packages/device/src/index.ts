@@ -7,6 +7,7 @@ export { Coalescer, type CoalescingSettings, NO_COALESCING } from "./irq/coalesc
 export { IrqLine } from "./irq/irq-line.ts"
 export {
   ALL_OFFLOADS,
+  coalescingProblem,
   InvalidNicConfig,
   type NicConfig,
   type NicOptions,

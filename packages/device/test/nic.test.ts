@@ -174,5 +174,11 @@ describe("NIC configuration", () => {
       expect(error.field).toBe("rxQueues")
       const mtu = yield* Effect.flip(Nic.make({ mac: 1, mtu: 20 }))
       expect(mtu.field).toBe("mtu")
+      // a frame threshold alone would strand the last frames of a burst
+      const stranded = yield* Effect.flip(Nic.make({ mac: 1, coalescing: { rxFrames: 8 } }))
+      expect(stranded.field).toBe("rxUsecs")
+      const nic = yield* Nic.make({ mac: 1 })
+      expect(nic.setCoalescing({ rxFrames: 8 })?._tag).toBe("InvalidNicConfig")
+      expect(nic.setCoalescing({ rxFrames: 8, rxUsecs: 100 })).toBeUndefined()
     }))
 })

@@ -11,7 +11,7 @@ import { Clock, Effect, Random, type Scope } from "effect"
 import { type MediumCounters, sumCounters } from "./counters.ts"
 import { DeliveryScheduler } from "./delivery-scheduler.ts"
 import { ImpairedPath } from "./impaired-path.ts"
-import { type Impairments, NO_IMPAIRMENTS } from "./impairments.ts"
+import { type Impairments, InvalidImpairments, NO_IMPAIRMENTS, validateImpairments } from "./impairments.ts"
 import { type MediumPort, ReceiverSlot } from "./port.ts"
 
 /** How to build a hub: the number of ports and the impairments of every link. */
@@ -34,21 +34,24 @@ export interface Hub {
   readonly partition: (portIndexes: Iterable<number>) => void
   /** Ends the partition. */
   readonly heal: () => void
-  /** Replaces the impairments of the selected links (all by default); throws a `SchemaError` if out of range. */
-  readonly setImpairments: (impairments: Impairments, links?: HubLinks) => void
+  /** Replaces the impairments of the selected links (all by default); out of range: `InvalidImpairments` and nothing changes. */
+  readonly setImpairments: (impairments: Impairments, links?: HubLinks) => InvalidImpairments | undefined
   /** Counters summed over the selected links (all by default): `{ from: 0, to: 2 }` is one link. */
   readonly counters: (links?: HubLinks) => MediumCounters
 }
 
 /** Builds {@link Hub}s. */
 export const Hub = {
-  /** A hub whose scheduler fibers live in the current scope. Dies if `ports` is not a positive integer or an impairment is out of range. */
-  make: Effect.fn("Hub.make")(function*(options: HubOptions): Effect.fn.Return<Hub, never, Scope.Scope> {
+  /** A hub whose scheduler fibers live in the current scope; fails with `InvalidImpairments` for bad settings or a port count that is not a positive integer. */
+  make: Effect.fn("Hub.make")(function*(options: HubOptions): Effect.fn.Return<Hub, InvalidImpairments, Scope.Scope> {
     const n = options.ports
-    if (!Number.isInteger(n) || n < 1) return yield* Effect.die(new RangeError(`Hub ports must be a positive integer, got ${n}`))
+    if (!Number.isInteger(n) || n < 1) {
+      return yield* new InvalidImpairments({ message: `a hub needs a positive whole number of ports, got ${n}` })
+    }
+    const impairments = validateImpairments(options.impairments ?? NO_IMPAIRMENTS)
+    if (impairments instanceof InvalidImpairments) return yield* impairments
     const clock = yield* Clock.Clock
     const random = yield* Random.Random
-    const impairments = options.impairments ?? NO_IMPAIRMENTS
     let isolated: ReadonlySet<number> | undefined = undefined
     const slots = Array.from({ length: n }, () => new ReceiverSlot())
     const schedulers = Array.from({ length: n }, () => new DeliveryScheduler(clock))
@@ -103,7 +106,10 @@ export const Hub = {
         isolated = undefined
       },
       setImpairments: (next, sel) => {
-        for (const link of selected(sel)) link.setImpairments(next)
+        const valid = validateImpairments(next)
+        if (valid instanceof InvalidImpairments) return valid
+        for (const link of selected(sel)) link.setImpairments(valid)
+        return undefined
       },
       counters: (sel) => sumCounters(selected(sel).map((link) => link.counters()))
     }

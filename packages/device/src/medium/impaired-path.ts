@@ -45,13 +45,13 @@ export class ImpairedPath implements Landing {
   private readonly waitingStarts: Array<number> = []
   private waitingHead = 0
 
-  /** A path with `impairments` (validated: throws a `SchemaError` when out of range). */
+  /** A path with `impairments` (already validated). */
   constructor(env: PathEnvironment, impairments: Impairments) {
     this.env = env
     this.plan = resolveImpairments(impairments)
   }
 
-  /** Replaces the impairments (validated: throws a `SchemaError` when out of range); frames already scheduled keep their times. */
+  /** Replaces the impairments (already validated); frames already scheduled keep their times. */
   setImpairments(impairments: Impairments): void {
     this.plan = resolveImpairments(impairments)
   }

@@ -6,7 +6,7 @@
  * numbers (microseconds, probabilities) so the per-frame path does no work
  * beyond arithmetic.
  */
-import { Duration, Schema } from "effect"
+import { Duration, Result, Schema } from "effect"
 import { toMicros } from "../time.ts"
 
 /** A finite duration of zero or more. */
@@ -53,9 +53,16 @@ export const DEFAULT_QUEUE_LIMIT = 1000
 /** Default `reorderDelay` when there is no `delay` to double, in microseconds. */
 const DEFAULT_REORDER_DELAY_MICROS = 1000
 
-/** Checks `input` against {@link ImpairmentsSchema}; throws a `SchemaError` naming the offending field. */
-export const validateImpairments = (input: Impairments): Impairments =>
-  Schema.decodeUnknownSync(ImpairmentsSchema)(input)
+/** Impairment settings out of range; `message` names the offending field. */
+export class InvalidImpairments extends Schema.TaggedError<InvalidImpairments>()("InvalidImpairments", {
+  message: Schema.String
+}) {}
+
+/** `input` checked against {@link ImpairmentsSchema}, or the error naming the offending field. */
+export const validateImpairments = (input: Impairments): Impairments | InvalidImpairments => {
+  const result = Schema.decodeUnknownResult(ImpairmentsSchema)(input)
+  return Result.isSuccess(result) ? result.success : new InvalidImpairments({ message: result.failure.message })
+}
 
 /** Impairments resolved to plain numbers for the per-frame path. */
 export interface ResolvedImpairments {
@@ -73,9 +80,8 @@ export interface ResolvedImpairments {
   readonly immediate: boolean
 }
 
-/** Validates `input` (throwing a `SchemaError` if out of range) and resolves it to numbers. */
-export const resolveImpairments = (input: Impairments): ResolvedImpairments => {
-  const i = validateImpairments(input)
+/** Resolves validated impairments (see `validateImpairments`) to numbers. */
+export const resolveImpairments = (i: Impairments): ResolvedImpairments => {
   const delayMicros = i.delay === undefined ? 0 : toMicros(i.delay)
   const jitterMicros = i.jitter === undefined ? 0 : toMicros(i.jitter)
   const reorder = i.reorder ?? 0

@@ -9,6 +9,7 @@ export {
   type Impairments,
   ImpairmentsSchema,
   NO_IMPAIRMENTS,
+  InvalidImpairments,
   validateImpairments
 } from "./impairments.ts"
 export { type Loopback, loopback } from "./loopback.ts"

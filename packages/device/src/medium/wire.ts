@@ -13,7 +13,7 @@ import { Clock, Effect, Random, type Scope } from "effect"
 import type { MediumCounters } from "./counters.ts"
 import { DeliveryScheduler } from "./delivery-scheduler.ts"
 import { ImpairedPath } from "./impaired-path.ts"
-import { type Impairments, NO_IMPAIRMENTS } from "./impairments.ts"
+import { type Impairments, InvalidImpairments, NO_IMPAIRMENTS, validateImpairments } from "./impairments.ts"
 import { type MediumPort, ReceiverSlot } from "./port.ts"
 
 /** A direction of a wire: from port `a` to port `b`, or back. */
@@ -38,19 +38,23 @@ export interface Wire {
   readonly heal: () => void
   /** Whether the wire is partitioned. */
   readonly partitioned: () => boolean
-  /** Replaces one direction's impairments (or both); throws a `SchemaError` if out of range. */
-  readonly setImpairments: (direction: WireDirection | "both", impairments: Impairments) => void
+  /** Replaces one direction's impairments (or both); out of range: `InvalidImpairments` and nothing changes. */
+  readonly setImpairments: (direction: WireDirection | "both", impairments: Impairments) => InvalidImpairments | undefined
   /** A snapshot of one direction's counters. */
   readonly counters: (direction: WireDirection) => MediumCounters
 }
 
 /** Builds {@link Wire}s. */
 export const Wire = {
-  /**
-   * A wire whose scheduler fibers live in the current scope. Dies with a
-   * `SchemaError` if an impairment is out of range.
-   */
-  make: Effect.fn("Wire.make")(function*(options: WireOptions = {}): Effect.fn.Return<Wire, never, Scope.Scope> {
+  /** A wire whose scheduler fibers live in the current scope; fails with `InvalidImpairments` if one is out of range. */
+  make: Effect.fn("Wire.make")(function*(
+    options: WireOptions = {}
+  ): Effect.fn.Return<Wire, InvalidImpairments, Scope.Scope> {
+    const shared = options.impairments ?? NO_IMPAIRMENTS
+    const forward = validateImpairments({ ...shared, ...options.aToB })
+    if (forward instanceof InvalidImpairments) return yield* forward
+    const backward = validateImpairments({ ...shared, ...options.bToA })
+    if (backward instanceof InvalidImpairments) return yield* backward
     const clock = yield* Clock.Clock
     const random = yield* Random.Random
     let cut = false
@@ -59,15 +63,8 @@ export const Wire = {
     const slotB = new ReceiverSlot()
     const atA = new DeliveryScheduler(clock)
     const atB = new DeliveryScheduler(clock)
-    const shared = options.impairments ?? NO_IMPAIRMENTS
-    const aToB = new ImpairedPath(
-      { clock, random, scheduler: atB, slot: slotB, blocked },
-      { ...shared, ...options.aToB }
-    )
-    const bToA = new ImpairedPath(
-      { clock, random, scheduler: atA, slot: slotA, blocked },
-      { ...shared, ...options.bToA }
-    )
+    const aToB = new ImpairedPath({ clock, random, scheduler: atB, slot: slotB, blocked }, forward)
+    const bToA = new ImpairedPath({ clock, random, scheduler: atA, slot: slotA, blocked }, backward)
     yield* Effect.forkScoped(atA.run())
     yield* Effect.forkScoped(atB.run())
     const paths = { aToB, bToA }
@@ -82,12 +79,15 @@ export const Wire = {
       },
       partitioned: () => cut,
       setImpairments: (direction, impairments) => {
+        const valid = validateImpairments(impairments)
+        if (valid instanceof InvalidImpairments) return valid
         if (direction === "both") {
-          aToB.setImpairments(impairments)
-          bToA.setImpairments(impairments)
+          aToB.setImpairments(valid)
+          bToA.setImpairments(valid)
         } else {
-          paths[direction].setImpairments(impairments)
+          paths[direction].setImpairments(valid)
         }
+        return undefined
       },
       counters: (direction) => paths[direction].counters()
     }

@@ -84,7 +84,7 @@ const makeMock = (
       carrier,
       attach: () => {},
       receive: (frame) => void inject(frame),
-      setCoalescing: () => {},
+      setCoalescing: () => undefined,
       setOffloads: () => {},
       setQueueSelector: () => void SINGLE_QUEUE,
       errors,

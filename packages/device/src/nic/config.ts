@@ -63,6 +63,14 @@ const check = (field: string, value: number, ok: boolean, expected: string): Inv
 
 const isInt = (n: number, min: number, max: number): boolean => Number.isInteger(n) && n >= min && n <= max
 
+/**
+ * Why coalescing settings cannot be used, or `undefined`: a frame threshold
+ * needs a time bound too, or the last frames of a burst would wait forever
+ * for the threshold.
+ */
+export const coalescingProblem = (c: CoalescingSettings): InvalidNicConfig | undefined =>
+  check("rxUsecs", c.rxUsecs, c.rxFrames === 0 || c.rxUsecs > 0, "> 0 when rxFrames is set (bounds the wait)")
+
 /** The configuration `options` describe, with defaults filled in, or why it is invalid. */
 export const resolveNicConfig = (options: NicOptions): NicConfig | InvalidNicConfig => {
   const config: NicConfig = {
@@ -88,6 +96,7 @@ export const resolveNicConfig = (options: NicOptions): NicConfig | InvalidNicCon
       check("rxUsecs", config.coalescing.rxUsecs, config.coalescing.rxUsecs >= 0, "≥ 0") ??
       check("rxFrames", config.coalescing.rxFrames, isInt(config.coalescing.rxFrames, 0, 65536), "0 to 65536") ??
       check("txUsecs", config.coalescing.txUsecs, config.coalescing.txUsecs >= 0, "≥ 0") ??
+      coalescingProblem(config.coalescing) ??
       check("linkSpeed", config.linkSpeed ?? 1, (config.linkSpeed ?? 1) > 0, "> 0 bits per second") ??
       config
   )

@@ -25,7 +25,7 @@ import { RxRing } from "../ring/rx-ring.ts"
 import { TxRing } from "../ring/tx-ring.ts"
 import { micros, nowMicros } from "../time.ts"
 import { CurrentNetTrace, type NetTrace } from "../trace/net-trace.ts"
-import { InvalidNicConfig, type NicConfig, type NicOptions, type Offloads, resolveNicConfig } from "./config.ts"
+import { coalescingProblem, InvalidNicConfig, type NicConfig, type NicOptions, type Offloads, resolveNicConfig } from "./config.ts"
 import { verifyRxChecksum } from "./rx-checksum.ts"
 import { rssQueueSelector } from "./rss-selector.ts"
 import { NicErrorStats, type NicStatsSnapshot, RxQueueStats, snapshotStats, TxQueueStats } from "./stats.ts"
@@ -89,8 +89,8 @@ export interface NicDevice {
   readonly attach: (port: MediumPort) => void
   /** The medium side: where a port delivers a frame (the DMA engine). */
   readonly receive: (frame: Uint8Array) => void
-  /** `ethtool -C`: new coalescing settings for every interrupt line. */
-  readonly setCoalescing: (settings: Partial<CoalescingSettings>) => void
+  /** `ethtool -C`: new coalescing settings for every interrupt line (refused, changing nothing, when unusable). */
+  readonly setCoalescing: (settings: Partial<CoalescingSettings>) => InvalidNicConfig | undefined
   /** `ethtool -K`: turns offloads on or off. */
   readonly setOffloads: (offloads: Partial<Offloads>) => void
   /** Sets how frames are spread over the receive queues (RSS). */
@@ -264,7 +264,13 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       },
       receive,
       setCoalescing: (settings) => {
+        for (const c of coalescers) {
+          const next = { ...c.current, ...settings }
+          const problem = coalescingProblem(next)
+          if (problem !== undefined) return problem
+        }
         for (const c of coalescers) c.configure({ ...c.current, ...settings })
+        return undefined
       },
       setOffloads: (changes) => {
         offloads = { ...offloads, ...changes }
