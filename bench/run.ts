@@ -7,13 +7,14 @@ import { writeFileSync } from "node:fs"
 import { buffersSuite } from "./buffers.bench.ts"
 import { type Comparison, formatMeasurement, type SuiteResult } from "./harness.ts"
 import { wireSuite } from "./wire.bench.ts"
+import { driverSuite } from "./driver.bench.ts"
 
-const suites: ReadonlyArray<() => SuiteResult> = [buffersSuite, wireSuite]
+const suites: ReadonlyArray<() => SuiteResult | Promise<SuiteResult>> = [buffersSuite, wireSuite, driverSuite]
 
 const rows: Array<Comparison> = []
 const notes: Array<string> = []
 for (const suite of suites) {
-  const result = suite()
+  const result = await suite()
   rows.push(...result.rows)
   notes.push(...result.notes)
 }

@@ -185,7 +185,10 @@ const makeDriver = (
       if (trace.enabled) for (const p of batch) trace.record("napi-poll", p, where, `batch ${batch.length}/${budget}`)
       const merged = gro(batch)
       for (const packet of merged) {
-        if (trace.enabled) trace.record("receive", packet, where)
+        if (trace.enabled) {
+          if (packet.meta.gsoSegments > 1) trace.record("gro", packet, where, `merged ${packet.meta.gsoSegments}`)
+          trace.record("receive", packet, where)
+        }
         stats.delivered++
         handler.receive(packet)
       }

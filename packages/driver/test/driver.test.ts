@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { ipv4PseudoHeaderSum, PacketBuffer } from "@netstack/buffers"
-import { CurrentNetTrace, MockNic, MockNicControl, NetTrace, Nic, type NicDevice } from "@netstack/device"
+import { CurrentNetTrace, loopback, MockNic, MockNicControl, NetTrace, Nic, type NicDevice } from "@netstack/device"
 import { Driver, ReceiveHandler, Softirq } from "@netstack/driver"
 import { decodeFrame, emitEthernet, emitIpv4, emitTcp } from "@netstack/wire"
 import { Clock, Effect, Layer } from "effect"
@@ -221,6 +221,24 @@ describe("tracepoints", () => {
       const txIds = [...new Set(trace.records().map((r) => r.packet))].filter((id) => id !== rxId)
       expect(txIds).toHaveLength(1)
       expect(trace.path(txIds[0]).map((r) => r.stage)).toEqual(["xmit", "device-tx", "tx-completion"])
+    }))
+})
+
+describe("loopback", () => {
+  it.effect("a NIC on a loopback medium receives what it sends, and GRO's tracepoint names the merge", () =>
+    Effect.gen(function*() {
+      const trace = new NetTrace()
+      trace.enable(yield* Clock.Clock)
+      const rig = yield* makeRig().pipe(Effect.provideService(CurrentNetTrace, trace))
+      rig.nic.attach(loopback())
+      expect(rig.driver.xmit(udpFrame(3, 1))).toBe("sent")
+      for (let i = 0; i < 4; i++) rig.nic.receive(tcpSegment(1000 + 100 * i, 100, i === 3))
+      yield* settle
+      expect(rig.received.map((r) => r.gsoSegments)).toEqual([4, 0])
+      expect(flowAndSequence(rig.received[1].bytes)).toEqual({ flow: 3, sequence: 1 })
+      const merged = trace.path(rig.received[0].traceId)
+      expect(merged.map((r) => r.stage)).toEqual(["device-rx", "napi-poll", "gro", "receive"])
+      expect(merged[2].detail).toBe("merged 4")
     }))
 })
 

@@ -76,14 +76,19 @@ import {
   sumPacket
 } from "@netstack/buffers"
 import {
+  ETHERNET_HEADER_LENGTH,
   EtherTypes,
   headerDefects,
+  IPV4_HEADER_LENGTH,
+  IPV6_HEADER_LENGTH,
   isHeaderDefect,
   isVlanEtherType,
   readU16,
   readU32,
+  TCP_HEADER_LENGTH,
   TCP_PROTOCOL,
   TcpFlags,
+  VLAN_TAG_LENGTH,
   writeU16,
   writeU32
 } from "@netstack/wire"
@@ -144,11 +149,6 @@ export interface GsoOptions {
 const MAX_SEGMENT_HEADROOM = 128
 /** Longest header chain: Ethernet 14 + one tag 4 + IPv4 60 (IPv6 40) + TCP 60. */
 const MAX_HEADER_CHAIN = 14 + 4 + 60 + 60
-const ETHERNET_HEADER = 14
-const VLAN_TAG = 4
-const IPV4_MIN_HEADER = 20
-const IPV6_HEADER = 40
-const TCP_MIN_HEADER = 20
 const TCP_CHECKSUM_FIELD = 16
 const MAX_IP_LENGTH = 0xffff
 /** Most segments one super-packet may become (the kernel's `GSO_MAX_SEGS`). */
@@ -173,24 +173,24 @@ interface Layout {
 /** Parses the header chain copied into `scratch` (`available` bytes of it) for `gsoType`. */
 const parseLayout = (packetLength: number, available: number, version: 4 | 6): Layout | GsoDefect => {
   const b = scratch
-  if (available < ETHERNET_HEADER) return GsoDefect.truncated
-  let ip = ETHERNET_HEADER
+  if (available < ETHERNET_HEADER_LENGTH) return GsoDefect.truncated
+  let ip = ETHERNET_HEADER_LENGTH
   let etherType = readU16(b, 12)
   if (isVlanEtherType(etherType)) {
     // IEEE 802.1Q-2018 §9.6: TCI then the inner EtherType.
-    if (available < ETHERNET_HEADER + VLAN_TAG) return GsoDefect.truncated
-    etherType = readU16(b, ETHERNET_HEADER + 2)
-    ip += VLAN_TAG
+    if (available < ETHERNET_HEADER_LENGTH + VLAN_TAG_LENGTH) return GsoDefect.truncated
+    etherType = readU16(b, ETHERNET_HEADER_LENGTH + 2)
+    ip += VLAN_TAG_LENGTH
   }
   if (etherType !== EtherTypes.ipv4 && etherType !== EtherTypes.ipv6) return GsoDefect["unsupported-ethertype"]
   if ((etherType === EtherTypes.ipv4 ? 4 : 6) !== version) return GsoDefect["gso-type-mismatch"]
   let tcp: number
   if (version === 4) {
     // RFC 791 §3.1.
-    if (available < ip + IPV4_MIN_HEADER) return GsoDefect.truncated
+    if (available < ip + IPV4_HEADER_LENGTH) return GsoDefect.truncated
     if (b[ip] >>> 4 !== 4) return GsoDefect["bad-ip-header"]
     const ihl = (b[ip] & 0x0f) << 2
-    if (ihl < IPV4_MIN_HEADER) return GsoDefect["bad-ip-header"]
+    if (ihl < IPV4_HEADER_LENGTH) return GsoDefect["bad-ip-header"]
     if (available < ip + ihl) return GsoDefect.truncated
     const totalLength = readU16(b, ip + 2)
     if (totalLength !== 0 && totalLength !== packetLength - ip) return GsoDefect["bad-ip-length"]
@@ -199,17 +199,17 @@ const parseLayout = (packetLength: number, available: number, version: 4 | 6): L
     tcp = ip + ihl
   } else {
     // RFC 8200 §3.
-    if (available < ip + IPV6_HEADER) return GsoDefect.truncated
+    if (available < ip + IPV6_HEADER_LENGTH) return GsoDefect.truncated
     if (b[ip] >>> 4 !== 6) return GsoDefect["bad-ip-header"]
     const payloadLength = readU16(b, ip + 4)
-    if (payloadLength !== 0 && payloadLength !== packetLength - ip - IPV6_HEADER) return GsoDefect["bad-ip-length"]
+    if (payloadLength !== 0 && payloadLength !== packetLength - ip - IPV6_HEADER_LENGTH) return GsoDefect["bad-ip-length"]
     if (b[ip + 6] !== TCP_PROTOCOL) return GsoDefect["not-tcp"]
-    tcp = ip + IPV6_HEADER
+    tcp = ip + IPV6_HEADER_LENGTH
   }
   // RFC 9293 §3.1: data offset in 32-bit words, at least 5.
-  if (available < tcp + TCP_MIN_HEADER) return GsoDefect.truncated
+  if (available < tcp + TCP_HEADER_LENGTH) return GsoDefect.truncated
   const tcpLength = (b[tcp + 12] >>> 4) << 2
-  if (tcpLength < TCP_MIN_HEADER) return GsoDefect["bad-tcp-header"]
+  if (tcpLength < TCP_HEADER_LENGTH) return GsoDefect["bad-tcp-header"]
   if (available < tcp + tcpLength) return GsoDefect.truncated
   return { version, ip, tcp, tcpLength, payload: tcp + tcpLength }
 }
@@ -270,7 +270,7 @@ export const segmentTcp = (packet: PacketBuffer, options: GsoOptions): ReadonlyA
   // The pseudo-header without its length (RFC 9293 §3.1; RFC 8200 §8.1): addresses and protocol.
   const pseudoBase = version === 4
     ? ipv4PseudoHeaderSum(readU32(template, ip + 12), readU32(template, ip + 16), TCP_PROTOCOL, 0)
-    : sumBytes(template, ip + 8, ip + IPV6_HEADER, TCP_PROTOCOL)
+    : sumBytes(template, ip + 8, ip + IPV6_HEADER_LENGTH, TCP_PROTOCOL)
 
   /** Writes segment `i`'s headers (with `length` payload bytes) at `out[at]`. */
   const writeHeaders = (out: Uint8Array, at: number, i: number, length: number): void => {

@@ -80,7 +80,20 @@ import {
   sumPacket
 } from "@netstack/buffers"
 import { countStorageRuns, forEachStorageRun } from "@netstack/device"
-import { EtherTypes, isVlanEtherType, readU16, readU32, TCP_PROTOCOL, TcpFlags, writeU16 } from "@netstack/wire"
+import {
+  ETHERNET_HEADER_LENGTH,
+  EtherTypes,
+  IPV4_HEADER_LENGTH,
+  IPV6_HEADER_LENGTH,
+  isVlanEtherType,
+  readU16,
+  readU32,
+  TCP_HEADER_LENGTH,
+  TCP_PROTOCOL,
+  TcpFlags,
+  VLAN_TAG_LENGTH,
+  writeU16
+} from "@netstack/wire"
 
 /** GRO settings. */
 export interface GroOptions {
@@ -114,11 +127,6 @@ export interface GroStats {
   readonly checksumFailures: number
 }
 
-const ETHERNET_HEADER = 14
-const VLAN_TAG = 4
-const IPV4_HEADER = 20
-const IPV6_HEADER = 40
-const TCP_MIN_HEADER = 20
 const MAX_IP_LENGTH = 0xffff
 /** Flags that keep a segment out of any merge (tcp_gro_receive: the flush flags but PSH, plus CWR). */
 const NEVER_MERGED = TcpFlags.syn | TcpFlags.fin | TcpFlags.rst | TcpFlags.urg | TcpFlags.cwr
@@ -178,7 +186,7 @@ const mix = (h: number, word: number): number => {
 const pseudoHeaderSum = (s: Segment, bytes: Uint8Array, ip: number, length: number): number =>
   s.version === 4
     ? ipv4PseudoHeaderSum(readU32(bytes, ip + 12), readU32(bytes, ip + 16), TCP_PROTOCOL, length)
-    : sumBytes(bytes, ip + 8, ip + IPV6_HEADER, foldSum(TCP_PROTOCOL + length))
+    : sumBytes(bytes, ip + 8, ip + IPV6_HEADER_LENGTH, foldSum(TCP_PROTOCOL + length))
 
 /**
  * Fills `s` from `packet`: the flow key's hash, the header offsets, and
@@ -193,21 +201,21 @@ const classify = (s: Segment, packet: PacketBuffer): void => {
   s.checksum = 0
   if (packet.isReleased) return
   const length = packet.length
-  if (length < ETHERNET_HEADER || (packet.headLength < ETHERNET_HEADER && packet.mayPull(ETHERNET_HEADER) !== undefined)) {
+  if (length < ETHERNET_HEADER_LENGTH || (packet.headLength < ETHERNET_HEADER_LENGTH && packet.mayPull(ETHERNET_HEADER_LENGTH) !== undefined)) {
     return
   }
-  let ip = ETHERNET_HEADER
+  let ip = ETHERNET_HEADER_LENGTH
   let etherType = readU16(packet.bytes, packet.data + 12)
   if (isVlanEtherType(etherType)) {
-    ip += VLAN_TAG
+    ip += VLAN_TAG_LENGTH
     if (length < ip || (packet.headLength < ip && packet.mayPull(ip) !== undefined)) return
-    etherType = readU16(packet.bytes, packet.data + ETHERNET_HEADER + 2)
+    etherType = readU16(packet.bytes, packet.data + ETHERNET_HEADER_LENGTH + 2)
   }
   let tcp: number
   let ipEnd: number
   let mergeable: boolean
   if (etherType === EtherTypes.ipv4) {
-    if (length < ip + IPV4_HEADER || (packet.headLength < ip + IPV4_HEADER && packet.mayPull(ip + IPV4_HEADER) !== undefined)) {
+    if (length < ip + IPV4_HEADER_LENGTH || (packet.headLength < ip + IPV4_HEADER_LENGTH && packet.mayPull(ip + IPV4_HEADER_LENGTH) !== undefined)) {
       return
     }
     const b = packet.bytes
@@ -215,15 +223,15 @@ const classify = (s: Segment, packet: PacketBuffer): void => {
     const ihl = (b[at] & 0x0f) << 2
     const totalLength = readU16(b, at + 2)
     // RFC 791 §3.1; not a fragment (its TCP header, if any, is not the segment's).
-    if (b[at] >>> 4 !== 4 || ihl < IPV4_HEADER || b[at + 9] !== TCP_PROTOCOL || (readU16(b, at + 6) & 0x3fff) !== 0) return
-    if (totalLength < ihl + TCP_MIN_HEADER || ip + totalLength > length) return
+    if (b[at] >>> 4 !== 4 || ihl < IPV4_HEADER_LENGTH || b[at + 9] !== TCP_PROTOCOL || (readU16(b, at + 6) & 0x3fff) !== 0) return
+    if (totalLength < ihl + TCP_HEADER_LENGTH || ip + totalLength > length) return
     tcp = ip + ihl
     ipEnd = ip + totalLength
     // inet_gro_receive: `*(u8 *)iph == 0x45`, exact length, no bit but DF in the flags, valid header checksum.
-    mergeable = ihl === IPV4_HEADER && ipEnd === length && (b[at + 6] & 0x80) === 0 &&
-      finishChecksum(sumBytes(b, at, at + IPV4_HEADER)) === 0
+    mergeable = ihl === IPV4_HEADER_LENGTH && ipEnd === length && (b[at + 6] & 0x80) === 0 &&
+      finishChecksum(sumBytes(b, at, at + IPV4_HEADER_LENGTH)) === 0
   } else if (etherType === EtherTypes.ipv6) {
-    if (length < ip + IPV6_HEADER || (packet.headLength < ip + IPV6_HEADER && packet.mayPull(ip + IPV6_HEADER) !== undefined)) {
+    if (length < ip + IPV6_HEADER_LENGTH || (packet.headLength < ip + IPV6_HEADER_LENGTH && packet.mayPull(ip + IPV6_HEADER_LENGTH) !== undefined)) {
       return
     }
     const b = packet.bytes
@@ -231,16 +239,16 @@ const classify = (s: Segment, packet: PacketBuffer): void => {
     const payloadLength = readU16(b, at + 4)
     // RFC 8200 §3: TCP right after the fixed header (no extension headers).
     if (b[at] >>> 4 !== 6 || b[at + 6] !== TCP_PROTOCOL) return
-    if (payloadLength < TCP_MIN_HEADER || ip + IPV6_HEADER + payloadLength > length) return
-    tcp = ip + IPV6_HEADER
+    if (payloadLength < TCP_HEADER_LENGTH || ip + IPV6_HEADER_LENGTH + payloadLength > length) return
+    tcp = ip + IPV6_HEADER_LENGTH
     ipEnd = tcp + payloadLength
     mergeable = ipEnd === length
   } else {
     return
   }
-  if (packet.headLength < tcp + TCP_MIN_HEADER && packet.mayPull(tcp + TCP_MIN_HEADER) !== undefined) return
+  if (packet.headLength < tcp + TCP_HEADER_LENGTH && packet.mayPull(tcp + TCP_HEADER_LENGTH) !== undefined) return
   const tcpLength = (packet.bytes[packet.data + tcp + 12] >>> 4) << 2
-  if (tcpLength < TCP_MIN_HEADER || tcp + tcpLength > ipEnd) return
+  if (tcpLength < TCP_HEADER_LENGTH || tcp + tcpLength > ipEnd) return
   if (packet.headLength < tcp + tcpLength && packet.mayPull(tcp + tcpLength) !== undefined) return
   const b = packet.bytes
   const d = packet.data
@@ -257,7 +265,7 @@ const classify = (s: Segment, packet: PacketBuffer): void => {
   if (s.version === 4) {
     h = mix(mix(h, readU32(b, d + ip + 12)), readU32(b, d + ip + 16))
   } else {
-    for (let k = 8; k < IPV6_HEADER; k += 4) h = mix(h, readU32(b, d + ip + k))
+    for (let k = 8; k < IPV6_HEADER_LENGTH; k += 4) h = mix(h, readU32(b, d + ip + k))
   }
   s.hash = h
   s.keyed = true
@@ -383,7 +391,7 @@ export class GroEngine {
     flow.count = 1
     flow.nextSeq = (s.seq + s.payloadLength) >>> 0
     flow.payload = s.payloadLength
-    flow.limit = MAX_IP_LENGTH - s.tcpLength - (s.version === 4 ? IPV4_HEADER : 0)
+    flow.limit = MAX_IP_LENGTH - s.tcpLength - (s.version === 4 ? IPV4_HEADER_LENGTH : 0)
     flow.psh = false
     flow.idMode = 0
     this.open.push(flow)
@@ -487,9 +495,9 @@ export class GroEngine {
     const tcp = p.data + h.tcp
     const tcpLength = h.tcpLength + flow.payload
     if (h.version === 4) {
-      writeU16(bytes, ip + 2, IPV4_HEADER + tcpLength)
+      writeU16(bytes, ip + 2, IPV4_HEADER_LENGTH + tcpLength)
       writeU16(bytes, ip + 10, 0)
-      writeU16(bytes, ip + 10, internetChecksum(bytes, ip, ip + IPV4_HEADER))
+      writeU16(bytes, ip + 10, internetChecksum(bytes, ip, ip + IPV4_HEADER_LENGTH))
     } else {
       writeU16(bytes, ip + 4, tcpLength)
     }
