@@ -84,8 +84,10 @@ export class DriverStats {
 /** The driver of a NIC. */
 export interface DriverShape {
   readonly nic: NicDevice
-  /** Queues `packet` for transmission on `queue` (default: by flow hash). */
+  /** Queues `packet` for transmission on `queue` (default: `queueOf(packet)`). */
   readonly xmit: (packet: PacketBuffer, queue?: number) => XmitResult
+  /** The tx queue `xmit` picks for `packet`: by flow hash over the NIC's queues. */
+  readonly queueOf: (packet: PacketBuffer) => number
   /** True while tx queue `queue` is stopped. */
   readonly isStopped: (queue: number) => boolean
   /** Waits until tx queue `queue` is not stopped. */
@@ -238,8 +240,10 @@ const makeDriver = (
       Latch.closeUnsafe(woken[queue])
     }
 
+    const queueOf = (packet: PacketBuffer): number => (nic.tx.length === 1 ? 0 : packet.meta.flowHash % nic.tx.length)
+
     const xmit = (packet: PacketBuffer, queue?: number): XmitResult => {
-      const index = queue ?? (nic.tx.length === 1 ? 0 : packet.meta.flowHash % nic.tx.length)
+      const index = queue ?? queueOf(packet)
       const q = nic.tx[index]
       if (q === undefined) {
         stats.txDropped++
@@ -292,6 +296,7 @@ const makeDriver = (
     const shape: DriverShape = {
       nic,
       xmit,
+      queueOf,
       isStopped: (queue) => stopped[queue] ?? false,
       awaitWake: (queue) => {
         const latch = woken[queue]

@@ -1,0 +1,141 @@
+/**
+ * The timers of one host (the kernel's timer wheel, for one network
+ * namespace): neighbour retransmits and state changes, reassembly timeouts,
+ * bridge aging. Callbacks are plain synchronous functions run by one fiber
+ * that sleeps on the stack's `Clock` until the earliest deadline, so every
+ * timer is exact and deterministic under `TestClock`.
+ */
+import { nowMicros } from "@netstack/device"
+import { Clock, Duration, Effect, Latch, type Scope } from "effect"
+
+/** A scheduled timer; cancel it with `TimerQueue.cancel`. */
+export interface TimerHandle {
+  readonly at: number
+  readonly id: number
+}
+
+interface Entry {
+  readonly at: number
+  readonly id: number
+  readonly run: () => void
+}
+
+/** A host's timers. */
+export class TimerQueue {
+  private readonly clock: Clock.Clock
+  /** Min-heap by (at, id). */
+  private readonly heap: Array<Entry> = []
+  private readonly cancelled = new Set<number>()
+  private nextId = 1
+  private readonly wake: Latch.Latch = Latch.makeUnsafe(false)
+  /** Timers that have run. */
+  fired = 0
+
+  private constructor(clock: Clock.Clock) {
+    this.clock = clock
+  }
+
+  /** A timer queue whose fiber runs in the current scope. */
+  static make(): Effect.Effect<TimerQueue, never, Scope.Scope> {
+    return Effect.gen(function*() {
+      const timers = new TimerQueue(yield* Clock.Clock)
+      yield* Effect.forkScoped(timers.run())
+      return timers
+    })
+  }
+
+  /** Microseconds now, on the stack's clock. */
+  now(): number {
+    return nowMicros(this.clock)
+  }
+
+  /** Runs `callback` at `atMicros` (or as soon as possible if that is past). */
+  schedule(atMicros: number, callback: () => void): TimerHandle {
+    const entry: Entry = { at: atMicros, id: this.nextId++, run: callback }
+    this.push(entry)
+    if (this.heap[0] === entry) Latch.openUnsafe(this.wake)
+    return { at: entry.at, id: entry.id }
+  }
+
+  /** Runs `callback` after `delayMicros`. */
+  after(delayMicros: number, callback: () => void): TimerHandle {
+    return this.schedule(this.now() + delayMicros, callback)
+  }
+
+  /** Cancels a timer that has not run yet (a no-op otherwise). */
+  cancel(handle: TimerHandle | undefined): void {
+    if (handle !== undefined) this.cancelled.add(handle.id)
+  }
+
+  /** Timers waiting (cancelled ones included until they come due). */
+  get pending(): number {
+    return this.heap.length
+  }
+
+  private run(): Effect.Effect<never> {
+    const timers = this
+    return Effect.forever(
+      Effect.gen(function*() {
+        const next = timers.heap[0]
+        if (next === undefined) {
+          Latch.closeUnsafe(timers.wake)
+          yield* Latch.await(timers.wake)
+          return
+        }
+        const wait = next.at - timers.now()
+        if (wait <= 0) return timers.fireDue(timers.now())
+        Latch.closeUnsafe(timers.wake)
+        // Sleep to the deadline, unless a sooner timer is scheduled meanwhile: then look again.
+        const slept = yield* Effect.raceFirst(
+          Effect.as(Effect.sleep(Duration.millis(wait / 1000)), true),
+          Effect.as(Latch.await(timers.wake), false)
+        )
+        // After a full sleep `next` is due, even if the float clock is a hair short of its deadline.
+        if (slept) timers.fireDue(next.at)
+      })
+    )
+  }
+
+  /** Runs every timer due at or before `deadline` (or now, if later), in order. */
+  private fireDue(deadline: number): void {
+    const limit = Math.max(deadline, this.now())
+    for (let e = this.heap[0]; e !== undefined && e.at <= limit; e = this.heap[0]) {
+      this.pop()
+      if (this.cancelled.delete(e.id)) continue
+      this.fired++
+      e.run()
+    }
+  }
+
+  private push(entry: Entry): void {
+    const h = this.heap
+    h.push(entry)
+    let i = h.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!before(h[i], h[parent])) break
+      ;[h[i], h[parent]] = [h[parent], h[i]]
+      i = parent
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap
+    const last = h.pop()
+    if (last === undefined || h.length === 0) return
+    h[0] = last
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let m = i
+      if (l < h.length && before(h[l], h[m])) m = l
+      if (r < h.length && before(h[r], h[m])) m = r
+      if (m === i) return
+      ;[h[i], h[m]] = [h[m], h[i]]
+      i = m
+    }
+  }
+}
+
+const before = (a: Entry, b: Entry): boolean => a.at < b.at || (a.at === b.at && a.id < b.id)

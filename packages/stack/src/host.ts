@@ -1,0 +1,261 @@
+/**
+ * A `Host`: one network namespace. It owns its interfaces (each a simulated
+ * NIC with its driver, plus the loopback), its NET_RX softirq, its timers,
+ * its link layer with ARP and the neighbour table, IPv4 with its addresses,
+ * routes, filter hooks and reassembly, ICMP, and its network trace. Many
+ * hosts share one process; they meet only through media (wires, hubs,
+ * bridges).
+ */
+import type { PacketBuffer } from "@netstack/buffers"
+import {
+  CurrentNetTrace,
+  type InvalidNicConfig,
+  loopback,
+  type MediumPort,
+  NetTrace,
+  Nic,
+  type NicOptions
+} from "@netstack/device"
+import { Driver, ReceiveHandler, Softirq, type SoftirqShape } from "@netstack/driver"
+import { EthernetDevice, LinkLayer, NeighbourTable, type NetDevice, TimerQueue } from "@netstack/l2"
+import {
+  Icmp,
+  IcmpErrors,
+  IcmpRateLimiter,
+  type InterfaceAddress,
+  InvalidAddress,
+  Ipv4,
+  ping,
+  type EchoReply,
+  type PingError,
+  type PingOptions,
+  PmtuCache,
+  type Route
+} from "@netstack/l3"
+import { EtherTypes, ipv4FromString } from "@netstack/wire"
+import { Clock, Effect, Random, Schema, type Scope } from "effect"
+
+/** Host settings. */
+export interface HostOptions {
+  readonly name: string
+  /** Forward datagrams between interfaces (a router). */
+  readonly forwarding?: boolean
+  /** The host's network trace; a fresh disabled one by default. */
+  readonly trace?: NetTrace
+  /** Virtual CPU time per packet in the softirq (µs), to model a slow host. */
+  readonly costPerPacketMicros?: number
+}
+
+/** A malformed address or route specification (`10.0.0.1/24`, `default via 10.0.0.254`). */
+export class InvalidSpecification extends Schema.TaggedError<InvalidSpecification>()("InvalidSpecification", {
+  specification: Schema.String,
+  reason: Schema.String
+}) {}
+
+/** `a.b.c.d/n` → address and prefix length. */
+export const parseCidr = (text: string): { readonly address: number; readonly prefixLength: number } | InvalidSpecification => {
+  const [addressText, lengthText] = text.split("/")
+  const address = addressText === undefined ? undefined : ipv4FromString(addressText)
+  const prefixLength = lengthText === undefined ? 32 : Number(lengthText)
+  if (address === undefined || !Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) {
+    return new InvalidSpecification({ specification: text, reason: "expected a.b.c.d/n" })
+  }
+  return { address, prefixLength }
+}
+
+/** One network namespace. */
+export class Host {
+  readonly name: string
+  readonly link: LinkLayer
+  readonly timers: TimerQueue
+  readonly softirq: SoftirqShape
+  readonly neighbours: NeighbourTable
+  readonly ipv4: Ipv4
+  readonly icmp: Icmp
+  readonly trace: NetTrace
+  /** The loopback interface (`lo`, 127.0.0.1/8). */
+  readonly loopback: EthernetDevice
+
+  private constructor(parts: {
+    name: string
+    link: LinkLayer
+    timers: TimerQueue
+    softirq: SoftirqShape
+    neighbours: NeighbourTable
+    ipv4: Ipv4
+    icmp: Icmp
+    trace: NetTrace
+    loopback: EthernetDevice
+  }) {
+    this.name = parts.name
+    this.link = parts.link
+    this.timers = parts.timers
+    this.softirq = parts.softirq
+    this.neighbours = parts.neighbours
+    this.ipv4 = parts.ipv4
+    this.icmp = parts.icmp
+    this.trace = parts.trace
+    this.loopback = parts.loopback
+  }
+
+  /** A host with only its loopback interface; its fibers run in the current scope. */
+  static make(options: HostOptions): Effect.Effect<Host, never, Scope.Scope> {
+    const trace = options.trace ?? new NetTrace()
+    return Effect.gen(function*() {
+      const random = yield* Random.Random
+      const link = yield* LinkLayer.make()
+      const timers = yield* TimerQueue.make()
+      const softirq = yield* Softirq.make(
+        options.costPerPacketMicros === undefined ? {} : { costPerPacketMicros: options.costPerPacketMicros }
+      )
+      const pmtu = new PmtuCache()
+      // The neighbour table and IPv4 need each other: the table asks IPv4 for addresses and ICMP
+      // for host-unreachable errors; IPv4 sends through the table.
+      let ipv4: Ipv4 | undefined = undefined
+      let icmp: Icmp | undefined = undefined
+      const neighbours = NeighbourTable.make({
+        link,
+        timers,
+        random: () => random.nextDoubleUnsafe(),
+        addresses: {
+          isLocal: (_device, address) => ipv4?.addresses.isLocal(address) ?? false,
+          sourceFor: (device, target) => ipv4?.addresses.sourceFor(device, target)
+        },
+        // RFC 1122 §2.3.2.2 / §3.2.2.1: resolution failed — host unreachable to the sender.
+        unreachable: (packet: PacketBuffer, device: NetDevice) => {
+          icmp?.sendError(packet, IcmpErrors.destinationUnreachable, IcmpErrors.codes.host, 0, device)
+          packet.release()
+        }
+      })
+      const ip = yield* Ipv4.make({ link, neighbours, timers, pmtu, random: () => random.nextDoubleUnsafe() })
+      ipv4 = ip
+      ip.forwarding = options.forwarding ?? false
+      const control = Icmp.attach(ip, new IcmpRateLimiter(), link.drops)
+      icmp = control
+      link.addProtocol(EtherTypes.ipv4, (packet, device) => ip.receive(packet, device))
+      link.addProtocol(EtherTypes.arp, (packet, device) => neighbours.receive(packet, device))
+
+      const host = new Host({
+        name: options.name,
+        link,
+        timers,
+        softirq,
+        neighbours,
+        ipv4: ip,
+        icmp: control,
+        trace,
+        // A constant, valid configuration: it cannot fail.
+        loopback: yield* addDevice(link, softirq, { name: "lo", mac: 0, mtu: 65535 }, "loopback").pipe(Effect.orDie)
+      })
+      host.loopback.driver.nic.attach(loopback())
+      ip.loopback = host.loopback
+      host.addAddress(host.loopback, "127.0.0.1/8")
+      return host
+    }).pipe(Effect.provideService(CurrentNetTrace, trace))
+  }
+
+  /** Adds an Ethernet interface (a simulated NIC and its driver); plug it into a medium with `attach`. */
+  addInterface(
+    options: Partial<NicOptions> & { readonly mac: number }
+  ): Effect.Effect<EthernetDevice, InvalidNicConfig, Scope.Scope> {
+    return addDevice(this.link, this.softirq, options, "ethernet").pipe(Effect.provideService(CurrentNetTrace, this.trace))
+  }
+
+  /** Plugs `device` into a medium port. */
+  attach(device: EthernetDevice, port: MediumPort): void {
+    device.driver.nic.attach(port)
+  }
+
+  /** The interface named `name` (or the device itself). */
+  device(device: string | NetDevice): NetDevice | undefined {
+    return typeof device === "string" ? this.link.device(device) : device
+  }
+
+  /** `ip addr add CIDR dev DEVICE`. */
+  addAddress(device: string | NetDevice, cidr: string): InterfaceAddress | InvalidAddress | InvalidSpecification {
+    const parsed = parseCidr(cidr)
+    if (parsed instanceof InvalidSpecification) return parsed
+    const dev = this.device(device)
+    if (dev === undefined) return new InvalidSpecification({ specification: cidr, reason: `no interface ${String(device)}` })
+    return this.ipv4.addAddress(dev, parsed.address, parsed.prefixLength)
+  }
+
+  /**
+   * `ip route add DESTINATION [via GATEWAY] [dev DEVICE] [metric N]`: `destination`
+   * is `default` or a CIDR; without a device, the one that reaches the gateway.
+   */
+  addRoute(route: {
+    readonly destination: string
+    readonly via?: string
+    readonly device?: string
+    readonly metric?: number
+  }): Route | InvalidSpecification {
+    const cidr = route.destination === "default" ? { address: 0, prefixLength: 0 } : parseCidr(route.destination)
+    if (cidr instanceof InvalidSpecification) return cidr
+    const gateway = route.via === undefined ? undefined : ipv4FromString(route.via)
+    if (route.via !== undefined && gateway === undefined) {
+      return new InvalidSpecification({ specification: route.via, reason: "expected a gateway address" })
+    }
+    const device = route.device !== undefined
+      ? this.link.device(route.device)
+      : gateway === undefined
+      ? undefined
+      : this.ipv4.fib.lookup(gateway)?.device
+    if (device === undefined) {
+      return new InvalidSpecification({ specification: route.destination, reason: "no interface reaches it" })
+    }
+    const entry: Route = {
+      destination: cidr.address,
+      prefixLength: cidr.prefixLength,
+      type: "unicast",
+      device,
+      gateway,
+      metric: route.metric ?? 0,
+      source: undefined,
+      mtu: undefined,
+      protocol: "static",
+      scope: gateway === undefined ? "link" : "universe"
+    }
+    const error = this.ipv4.fib.add(entry)
+    return error === undefined ? entry : new InvalidSpecification({ specification: route.destination, reason: error.message })
+  }
+
+  /** Pings `destination` (one echo request) and waits for the reply. */
+  ping(destination: string, options: PingOptions = {}): Effect.Effect<EchoReply, PingError | InvalidSpecification> {
+    const address = ipv4FromString(destination)
+    return address === undefined
+      ? Effect.fail(new InvalidSpecification({ specification: destination, reason: "expected a.b.c.d" }))
+      : ping(this.icmp, address, options)
+  }
+
+  /** Turns the network trace on (stamped with the stack's clock). */
+  startTracing(): Effect.Effect<void> {
+    const trace = this.trace
+    return Effect.gen(function*() {
+      trace.enable(yield* Clock.Clock)
+    })
+  }
+}
+
+/** Adds a NIC + driver + Ethernet device to a host's link layer. */
+const addDevice = (
+  link: LinkLayer,
+  softirq: SoftirqShape,
+  options: Partial<NicOptions> & { readonly mac: number },
+  kind: "ethernet" | "loopback"
+): Effect.Effect<EthernetDevice, InvalidNicConfig, Scope.Scope> =>
+  Effect.gen(function*() {
+    const ifindex = link.allocateIfindex()
+    const nic = yield* Nic.make({ name: `eth${ifindex - 2}`, ifindex, ...options })
+    let device: EthernetDevice | undefined = undefined
+    const driver = yield* Driver.make().pipe(
+      Effect.provideService(Nic, nic),
+      Effect.provideService(Softirq, softirq),
+      Effect.provideService(ReceiveHandler, {
+        receive: (packet: PacketBuffer) => (device === undefined ? packet.release() : link.receive(device, packet))
+      })
+    )
+    device = yield* EthernetDevice.make(driver, ifindex, kind)
+    link.register(device)
+    return device
+  })
