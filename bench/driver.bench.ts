@@ -15,7 +15,7 @@ const BURST = 256
 const FRAMES = 200_000
 
 /** Frames/s through NIC + NAPI with NAPI weight `weight` (real clock, real fibers). */
-const throughNapi = (weight: number): Promise<Measurement> =>
+export const throughNapi = (weight: number): Promise<Measurement> =>
   Effect.runPromise(
     Effect.scoped(
       Effect.gen(function*() {

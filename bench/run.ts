@@ -8,12 +8,21 @@ import { buffersSuite } from "./buffers.bench.ts"
 import { type Comparison, formatMeasurement, type SuiteResult } from "./harness.ts"
 import { wireSuite } from "./wire.bench.ts"
 import { driverSuite } from "./driver.bench.ts"
+import { forwardSuite } from "./forward.bench.ts"
 
-const suites: ReadonlyArray<() => SuiteResult | Promise<SuiteResult>> = [buffersSuite, wireSuite, driverSuite]
+const suites: Readonly<Record<string, () => SuiteResult | Promise<SuiteResult>>> = {
+  buffers: buffersSuite,
+  wire: wireSuite,
+  driver: driverSuite,
+  forward: forwardSuite
+}
 
+// `npm run bench -- forward driver` runs only the suites named; no names runs them all.
+const wanted = process.argv.slice(2)
 const rows: Array<Comparison> = []
 const notes: Array<string> = []
-for (const suite of suites) {
+for (const [name, suite] of Object.entries(suites)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue
   const result = await suite()
   rows.push(...result.rows)
   notes.push(...result.notes)

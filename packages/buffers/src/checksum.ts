@@ -92,6 +92,11 @@ export const sumPacket = (
   length = buffer.length - offset,
   initial = 0
 ): number | undefined => {
+  // The common case, a range inside the linear part: one plain sum, no visitor.
+  if (offset >= 0 && length >= 0 && offset + length <= buffer.headLength && !buffer.isReleased) {
+    const start = buffer.data + offset
+    return foldSum(initial + sumBytes(buffer.bytes, start, start + length))
+  }
   let total = initial
   let position = 0
   const err = buffer.forEachSegment(offset, length, (bytes, start, end) => {

@@ -418,6 +418,7 @@ export class PacketBuffer {
 
   /** A fresh array holding a copy of all packet bytes (empty once released). */
   toUint8Array(): Uint8Array {
+    if (this.frags.length === 0 && !this.released) return this.storage.bytes.slice(this.dataOffset, this.tailOffset)
     const out = new Uint8Array(this.released ? 0 : this.length)
     this.copyOut(0, out.length, out)
     return out

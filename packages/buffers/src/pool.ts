@@ -2,9 +2,12 @@
  * `BufferPool`: preallocated fixed-size packet buffers, as a NIC driver's rx
  * buffer pool or the kernel's page pool. One slab is carved into equal slots
  * up front; `acquire` hands out an empty `PacketBuffer` over a free slot and
- * the slot comes back when the last clone of it is released. Exhaustion is a
- * typed result, and a double release is detected, counted and refused, never
- * corrupting the free list.
+ * the slot comes back when the last clone of it is released. A pool may grow
+ * past its slab up to `maxCount` buffers, one fresh allocation at a time, as
+ * `page_pool` falls back to the page allocator when its cache is empty; grown
+ * slots stay in the pool once returned. Exhaustion is a typed result, and a
+ * double release is detected, counted and refused, never corrupting the free
+ * list.
  */
 import { DoubleRelease, PoolExhausted } from "./errors.ts"
 import { PacketBuffer } from "./packet-buffer.ts"
@@ -12,8 +15,10 @@ import { SharedBytes, type StorageOwner } from "./shared-bytes.ts"
 
 /** A snapshot of a pool's counters. */
 export interface BufferPoolStats {
-  /** Buffers preallocated. */
+  /** Buffers the pool holds now (preallocated, plus grown). */
   readonly capacity: number
+  /** Buffers allocated past the slab when it ran out (`page_pool` slow allocations). */
+  readonly grown: number
   /** Bytes in each buffer. */
   readonly bufferSize: number
   /** Slots handed out and not yet returned. */
@@ -32,10 +37,12 @@ export interface BufferPoolStats {
 
 /** Options of `BufferPool.make`. */
 export interface BufferPoolOptions {
-  /** Number of buffers. */
+  /** Number of buffers preallocated in one slab. */
   readonly count: number
   /** Bytes per buffer (e.g. 2048 for a 1500-byte MTU frame plus headroom). */
   readonly size: number
+  /** The most buffers the pool may hold, growing one at a time past `count` (default `count`: no growth). */
+  readonly maxCount?: number
 }
 
 /** A storage slot of a pool: its index is how the pool tracks it. */
@@ -52,9 +59,11 @@ class PoolSlot extends SharedBytes {
 export class BufferPool implements StorageOwner {
   /** Bytes in each buffer. */
   readonly bufferSize: number
-  private readonly slots: ReadonlyArray<PoolSlot>
+  private readonly slots: Array<PoolSlot>
   private readonly free: Array<PoolSlot>
-  private readonly inUseFlags: Uint8Array
+  private inUseFlags: Uint8Array
+  private readonly maxCount: number
+  private grown = 0
   private inUse = 0
   private highWater = 0
   private acquired = 0
@@ -72,6 +81,7 @@ export class BufferPool implements StorageOwner {
     this.slots = slots
     this.free = slots.slice().reverse()
     this.inUseFlags = new Uint8Array(options.count)
+    this.maxCount = Math.max(options.count, options.maxCount ?? options.count)
   }
 
   /** A pool of `count` buffers of `size` bytes, carved from one slab. */
@@ -86,7 +96,7 @@ export class BufferPool implements StorageOwner {
 
   /** An empty buffer over a free slot (`data = tail = 0`), or `PoolExhausted`. */
   acquire(): PacketBuffer | PoolExhausted {
-    const slot = this.free.pop()
+    const slot = this.free.pop() ?? this.grow()
     if (slot === undefined) {
       this.exhausted++
       return new PoolExhausted({ capacity: this.slots.length })
@@ -125,10 +135,26 @@ export class BufferPool implements StorageOwner {
     return undefined
   }
 
+  /** A new slot with its own storage, while the pool is below `maxCount`. */
+  private grow(): PoolSlot | undefined {
+    const index = this.slots.length
+    if (index >= this.maxCount) return undefined
+    if (index >= this.inUseFlags.length) {
+      const flags = new Uint8Array(Math.min(this.maxCount, this.inUseFlags.length * 2 + 16))
+      flags.set(this.inUseFlags)
+      this.inUseFlags = flags
+    }
+    const slot = new PoolSlot(new Uint8Array(this.bufferSize), this, index)
+    this.slots.push(slot)
+    this.grown++
+    return slot
+  }
+
   /** A snapshot of the counters. */
   stats(): BufferPoolStats {
     return {
       capacity: this.slots.length,
+      grown: this.grown,
       bufferSize: this.bufferSize,
       inUse: this.inUse,
       highWater: this.highWater,

@@ -23,10 +23,11 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 )
 
 describe("BufferPool", () => {
-  it("never hands out a slot in use and counts acquires, releases, exhaustion and double releases", () => {
+  it("never hands out a slot in use, grows up to maxCount, and counts acquires, releases, exhaustion and double releases", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(stepArb, { maxLength: 60 }), (capacity, steps) => {
-        const pool = BufferPool.make({ count: capacity, size: 64 })
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.nat({ max: 4 }), fc.array(stepArb, { maxLength: 60 }), (count, extra, steps) => {
+        const capacity = count + extra
+        const pool = BufferPool.make({ count, size: 64, maxCount: capacity })
         const live: Array<PacketBuffer> = []
         const dead: Array<PacketBuffer> = []
         let acquired = 0
@@ -87,8 +88,11 @@ describe("BufferPool", () => {
           const after = slotsInUse()
           returned += [...before].filter((s) => !after.has(s)).length
           highWater = Math.max(highWater, after.size)
+          // a pool grows only when every slot it holds is in use: it holds max(count, highWater) slots
+          const holds = Math.max(count, highWater)
           expect(pool.stats()).toEqual({
-            capacity,
+            capacity: holds,
+            grown: holds - count,
             bufferSize: 64,
             inUse: after.size,
             highWater,

@@ -83,14 +83,17 @@ describe("NIC receive", () => {
       expect(nic.stats()).toMatchObject({ rx_csum_offload_good: 1, rx_csum_offload_errors: 1 })
     }))
 
-  it.effect("stamps each frame with the interface index and the clock", () =>
+  it.effect("stamps each frame with the interface index, and with the clock when rx timestamping is on", () =>
     Effect.gen(function*() {
-      const { nic } = yield* nicWith({ ifindex: 7 })
+      const { nic } = yield* nicWith({ ifindex: 7, rxTimestamps: true })
       yield* TestClock.adjust("3 millis")
       nic.receive(udpFrame(1).toUint8Array())
       const packet = nic.rx[0].ring.take()
       expect(packet?.meta.inputInterface).toBe(7)
       expect(packet?.meta.timestamp).toBe(3000)
+      const { nic: plain } = yield* nicWith({ ifindex: 8 })
+      plain.receive(udpFrame(1).toUint8Array())
+      expect(plain.rx[0].ring.take()?.meta.timestamp).toBe(0)
     }))
 })
 

@@ -20,7 +20,7 @@
 import { BufferPool, PacketBuffer, resolvePartialChecksum } from "@netstack/buffers"
 import { CurrentNetTrace, type IrqLine, Nic, type NicDevice, type NicTxQueue, segmentTcp } from "@netstack/device"
 import { isHeaderDefect } from "@netstack/wire"
-import { Context, Effect, Latch, Layer, type Scope } from "effect"
+import { Context, Duration, Effect, Latch, Layer, type Scope } from "effect"
 import { GroEngine } from "./gro/gro.ts"
 import { type Pollable, Softirq, type SoftirqShape } from "./softirq/softirq.ts"
 
@@ -45,8 +45,16 @@ export type XmitResult = "sent" | "busy" | "dropped"
 
 /** Driver settings. */
 export interface DriverOptions {
-  /** Receive buffers in the pool (default: four rings' worth per rx queue). */
+  /** Receive buffers preallocated in the pool (default: four rings' worth per rx queue). */
   readonly rxBuffers?: number
+  /**
+   * The most receive buffers the pool may grow to when packets held upstream
+   * (reassembly queues, socket queues) keep its buffers (default: four times
+   * `rxBuffers`); past it the rings run short and the refill is retried.
+   */
+  readonly rxBuffersMax?: number
+  /** How long a ring left short waits before the refill is tried again (default 1 ms; virtio_net's `refill_work`). */
+  readonly refillRetry?: Duration.Input
   /** Headroom reserved in front of each received frame (NET_SKB_PAD; default 64). */
   readonly headroom?: number
   /** The GRO stage (default: a `GroEngine`, as GRO is on by default in Linux); pass `(b) => b` to turn it off. */
@@ -61,8 +69,10 @@ export class DriverStats {
   interrupts = 0
   /** Packets handed to the receive handler (after GRO). */
   delivered = 0
-  /** Receive buffers the pool could not supply when refilling (the ring runs short). */
+  /** Receive buffers the pool could not supply when refilling (the ring runs short until a retry succeeds). */
   rxAllocFailures = 0
+  /** Refills retried later because a ring was left short. */
+  rxRefillRetries = 0
   /** `xmit` found the queue stopped or the ring too full. */
   txBusy = 0
   /** `xmit` dropped a packet (a super-packet it could not segment, a checksum it could not complete). */
@@ -135,10 +145,14 @@ const makeDriver = (
     const headroom = options.headroom ?? 64
     const gro: GroStage = options.gro ?? GroEngine.make().receive
     const stats = new DriverStats()
+    const rxBuffers = options.rxBuffers ?? config.rxQueues * config.rxRingSize * 4
     const pool = BufferPool.make({
-      count: options.rxBuffers ?? config.rxQueues * config.rxRingSize * 4,
+      count: rxBuffers,
+      maxCount: options.rxBuffersMax ?? rxBuffers * 4,
       size: Math.max(2048, headroom + config.mtu + 18)
     })
+    /** Open while some ring is short of buffers: the refill fiber retries. */
+    const starved = Latch.makeUnsafe(false)
 
     const refill = (index: number): void => {
       const ring = nic.rx[index].ring
@@ -146,6 +160,7 @@ const makeDriver = (
         const buffer = pool.acquire()
         if (!(buffer instanceof PacketBuffer)) {
           stats.rxAllocFailures++
+          Latch.openUnsafe(starved)
           return
         }
         buffer.reserve(headroom)
@@ -200,6 +215,21 @@ const makeDriver = (
     const napis = nic.irqs.map((irq, index) => new Napi(`${nic.name}-napi-${index}`, irq, pollLine(index)))
 
     for (let i = 0; i < nic.rx.length; i++) refill(i)
+
+    // virtio_net's `refill_work`: a ring the pool could not fill is filled again later. Without it a ring
+    // left empty would stay empty: no frame is received, so no interrupt, no poll and no refill follow.
+    const retryDelay = options.refillRetry ?? Duration.millis(1)
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.gen(function*() {
+          yield* Latch.await(starved)
+          yield* Effect.sleep(retryDelay)
+          Latch.closeUnsafe(starved)
+          stats.rxRefillRetries++
+          for (let i = 0; i < nic.rx.length; i++) refill(i)
+        })
+      )
+    )
 
     for (let index = 0; index < nic.irqs.length; index++) {
       const irq = nic.irqs[index]

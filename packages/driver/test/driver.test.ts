@@ -41,6 +41,38 @@ describe("receive path", () => {
       expect(rig.received).toHaveLength(200)
     }))
 
+  it.effect("a pool that runs dry leaves the ring short; the refill is retried, so the ring recovers once buffers return", () =>
+    Effect.gen(function*() {
+      // The handler keeps every packet, as a reassembly queue or a socket does; the pool may grow from 8 to 12.
+      const held: Array<PacketBuffer> = []
+      const nic = yield* Nic.make({ mac: 0x020000000001, rxRingSize: 8 })
+      const driver = yield* Driver.make({ rxBuffers: 8, rxBuffersMax: 12 }).pipe(
+        Effect.provideService(Nic, nic),
+        Effect.provideService(Softirq, yield* Softirq.make()),
+        Effect.provideService(ReceiveHandler, { receive: (p: PacketBuffer) => void held.push(p) })
+      )
+      const burst = (n: number) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < n; i++) nic.receive(udpFrame(1, i).toUint8Array())
+          yield* settle
+        })
+      yield* burst(10) // 8 posted: 8 received, 2 missed; the refill grows the pool to 12 and posts 4
+      expect({ held: held.length, posted: nic.rx[0].ring.posted }).toEqual({ held: 8, posted: 4 })
+      yield* burst(6) // 4 received, 2 missed; now every buffer is held and the ring is empty
+      expect({ held: held.length, posted: nic.rx[0].ring.posted }).toEqual({ held: 12, posted: 0 })
+      yield* burst(3) // an empty ring receives nothing: no interrupt, no poll, no refill from NAPI
+      expect(nic.stats()).toMatchObject({ rx_packets: 12, rx_missed_errors: 7 })
+      expect(driver.stats.rxAllocFailures).toBeGreaterThan(0)
+      for (const p of held.splice(0)) p.release()
+      yield* TestClock.adjust("1 millis") // the retry refills the ring from the returned buffers
+      yield* settle
+      expect(nic.rx[0].ring.posted).toBe(8)
+      expect(driver.stats.rxRefillRetries).toBeGreaterThanOrEqual(1)
+      yield* burst(5)
+      expect(nic.stats()).toMatchObject({ rx_packets: 17, rx_missed_errors: 7 })
+      expect(held).toHaveLength(5)
+    }))
+
   it.effect("coalescing cuts interrupts by the configured factor", () =>
     Effect.gen(function*() {
       const frames = (i: number) => udpFrame(1, i).toUint8Array()

@@ -46,7 +46,8 @@ export class LinkLayer {
   private readonly vlans = new Map<number, Map<number, VlanDevice>>()
   private taps: ReadonlyArray<Tap> = []
   private nextIndex = 1
-  private readonly trace: NetTrace
+  /** The host's network trace (tracepoints of the layers above record into it too). */
+  readonly trace: NetTrace
 
   private constructor(trace: NetTrace) {
     this.trace = trace

@@ -4,6 +4,13 @@
  * bridge aging. Callbacks are plain synchronous functions run by one fiber
  * that sleeps on the stack's `Clock` until the earliest deadline, so every
  * timer is exact and deterministic under `TestClock`.
+ *
+ * `now()` is the host's time for the layers (neighbour `used`/`confirmed`
+ * stamps, path-MTU expiry, reassembly deadlines). Inside `batch` (one NAPI
+ * poll: synchronous work on up to 64 packets) the clock is read once and
+ * reused, as the kernel reads `jiffies` rather than the clock source on its
+ * fast paths; under `TestClock` time cannot move inside a batch, so nothing
+ * changes, and on the real clock a batch lasts microseconds.
  */
 import { nowMicros } from "@netstack/device"
 import { Clock, Duration, Effect, Latch, type Scope } from "effect"
@@ -28,6 +35,10 @@ export class TimerQueue {
   private readonly cancelled = new Set<number>()
   private nextId = 1
   private readonly wake: Latch.Latch = Latch.makeUnsafe(false)
+  /** Nesting depth of `batch` calls; the cached time is valid while it is above 0. */
+  private batchDepth = 0
+  /** The time read in the current batch, or -1 before the first read. */
+  private batchNow = -1
   /** Timers that have run. */
   fired = 0
 
@@ -44,9 +55,21 @@ export class TimerQueue {
     })
   }
 
-  /** Microseconds now, on the stack's clock. */
+  /** Microseconds now, on the stack's clock (read once per `batch`). */
   now(): number {
-    return nowMicros(this.clock)
+    if (this.batchDepth === 0) return nowMicros(this.clock)
+    if (this.batchNow < 0) this.batchNow = nowMicros(this.clock)
+    return this.batchNow
+  }
+
+  /** Runs `work` with `now()` reading the clock at most once (the softirq wraps each NAPI poll in it). */
+  batch<A>(work: () => A): A {
+    this.batchDepth++
+    try {
+      return work()
+    } finally {
+      if (--this.batchDepth === 0) this.batchNow = -1
+    }
   }
 
   /** Runs `callback` at `atMicros` (or as soon as possible if that is past). */

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { NetDevice } from "@netstack/l2"
-import { BridgeDevice, BridgeError, type FdbCounters, ForwardingDatabase, LinkStats, NO_FEATURES } from "@netstack/l2"
+import { BridgeDevice, BridgeError, type FdbCounters, ForwardingDatabase } from "@netstack/l2"
+import { stubDevice } from "@netstack/l2/testing"
 import { BROADCAST_MAC } from "@netstack/wire"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
@@ -282,7 +283,7 @@ describe("bridge ports", () => {
       expect(other.addPort(lan.ports[0])?.reason).toBe("busy")
       const stranger = yield* addInterface(yield* makeHost(), { mac: 0x020000000777 })
       expect(lan.bridge.addPort(stranger)?.reason).toBe("unknown-device")
-      const loopback: NetDevice = { ...lan.ports[0], features: NO_FEATURES, kind: "loopback", rxHandler: undefined }
+      const loopback = stubDevice(lan.ports[0].name, lan.ports[0].ifindex, { kind: "loopback" })
       expect(lan.bridge.addPort(loopback)?.reason).toBe("not-ethernet")
       expect(lan.ports[0].promiscuous).toBe(true)
 
@@ -371,22 +372,7 @@ describe("forwarding database model", () => {
   // the model: per address, the last port and time it was seen; at most maxLearned entries; expired ones
   // are absent to lookups and make room only once swept or re-learned
   it("agrees with a simple model under random learning, lookups and time", () => {
-    const ports: ReadonlyArray<NetDevice> = [0, 1, 2].map((i) => ({
-      name: `p${i}`,
-      ifindex: i + 1,
-      kind: "ethernet",
-      mac: 0x020000009000 + i,
-      mtu: 1500,
-      up: true,
-      promiscuous: false,
-      stats: new LinkStats(),
-      features: NO_FEATURES,
-      carrier: () => true,
-      rxHandler: undefined,
-      lower: undefined,
-      vlanId: undefined,
-      transmit: (f) => void f.release()
-    }))
+    const ports: ReadonlyArray<NetDevice> = [0, 1, 2].map((i) => stubDevice(`p${i}`, i + 1, { mac: 0x020000009000 + i }))
     const op = fc.oneof(
       fc.record({ kind: fc.constant("learn" as const), mac: fc.integer({ min: 1, max: 6 }), port: fc.integer({ min: 0, max: 2 }) }),
       fc.record({ kind: fc.constant("tick" as const), micros: fc.integer({ min: 0, max: 40 }) }),

@@ -6,7 +6,8 @@
  * against a naive reference (scan every route) on random tables.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { LinkStats, type NetDevice, NO_FEATURES } from "@netstack/l2"
+import type { NetDevice } from "@netstack/l2"
+import { stubDevice } from "@netstack/l2/testing"
 import {
   connectedRoutes,
   DuplicateRoute,
@@ -22,22 +23,8 @@ import { ipv4FromString } from "@netstack/wire"
 import fc from "fast-check"
 
 /** A device as the FIB sees it (only name, ifindex and kind matter). */
-const device = (name: string, ifindex: number, kind: NetDevice["kind"] = "ethernet"): NetDevice => ({
-  name,
-  ifindex,
-  kind,
-  mac: 0x020000000000 + ifindex,
-  mtu: 1500,
-  up: true,
-  promiscuous: false,
-  stats: new LinkStats(),
-  features: NO_FEATURES,
-  carrier: () => true,
-  rxHandler: undefined,
-  lower: undefined,
-  vlanId: undefined,
-  transmit: () => {}
-})
+const device = (name: string, ifindex: number, kind: NetDevice["kind"] = "ethernet"): NetDevice =>
+  stubDevice(name, ifindex, { kind })
 
 const lo = device("lo", 1, "loopback")
 const eth0 = device("eth0", 2)

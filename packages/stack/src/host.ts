@@ -33,7 +33,7 @@ import {
   type Route
 } from "@netstack/l3"
 import { EtherTypes, ipv4FromString } from "@netstack/wire"
-import { Clock, Effect, Random, Schema, type Scope } from "effect"
+import { Clock, Context, Effect, Layer, Random, Schema, type Scope } from "effect"
 
 /** Host settings. */
 export interface HostOptions {
@@ -44,6 +44,10 @@ export interface HostOptions {
   readonly trace?: NetTrace
   /** Virtual CPU time per packet in the softirq (µs), to model a slow host. */
   readonly costPerPacketMicros?: number
+  /** Bytes the reassembler may hold before it refuses fragments (Linux `ipfrag_high_thresh`); default 4 MiB. */
+  readonly reassemblyMemoryBytes?: number
+  /** Lifetime of an incomplete datagram (Linux `ipfrag_time`), µs; default 30 s. */
+  readonly reassemblyTimeoutMicros?: number
 }
 
 /** A malformed address or route specification (`10.0.0.1/24`, `default via 10.0.0.254`). */
@@ -105,9 +109,10 @@ export class Host {
       const random = yield* Random.Random
       const link = yield* LinkLayer.make()
       const timers = yield* TimerQueue.make()
-      const softirq = yield* Softirq.make(
-        options.costPerPacketMicros === undefined ? {} : { costPerPacketMicros: options.costPerPacketMicros }
-      )
+      const softirq = yield* Softirq.make({
+        aroundPoll: (poll) => timers.batch(poll),
+        ...(options.costPerPacketMicros === undefined ? {} : { costPerPacketMicros: options.costPerPacketMicros })
+      })
       const pmtu = new PmtuCache()
       // The neighbour table and IPv4 need each other: the table asks IPv4 for addresses and ICMP
       // for host-unreachable errors; IPv4 sends through the table.
@@ -127,7 +132,15 @@ export class Host {
           packet.release()
         }
       })
-      const ip = yield* Ipv4.make({ link, neighbours, timers, pmtu, random: () => random.nextDoubleUnsafe() })
+      const ip = yield* Ipv4.make({
+        link,
+        neighbours,
+        timers,
+        pmtu,
+        random: () => random.nextDoubleUnsafe(),
+        ...(options.reassemblyMemoryBytes === undefined ? {} : { reassemblyMemoryBytes: options.reassemblyMemoryBytes }),
+        ...(options.reassemblyTimeoutMicros === undefined ? {} : { reassemblyTimeoutMicros: options.reassemblyTimeoutMicros })
+      })
       ipv4 = ip
       ip.forwarding = options.forwarding ?? false
       const control = Icmp.attach(ip, new IcmpRateLimiter(), link.drops)
@@ -152,6 +165,48 @@ export class Host {
       host.addAddress(host.loopback, "127.0.0.1/8")
       return host
     }).pipe(Effect.provideService(CurrentNetTrace, trace))
+  }
+
+  /**
+   * The host as a service (`CurrentHost`): built when the layer is built,
+   * with the interfaces, addresses and routes of `options`; its fibers
+   * (softirq, timers, drivers, NICs) stop when the layer is released.
+   *
+   * @example
+   * const program = Effect.gen(function*() {
+   *   const host = yield* CurrentHost
+   *   return yield* host.ping("127.0.0.1")
+   * }).pipe(Effect.provide(Host.layer({ name: "a" })))
+   */
+  static layer(options: HostOptions): Layer.Layer<CurrentHost>
+  static layer(options: HostLayerOptions): Layer.Layer<CurrentHost, HostSetupError>
+  static layer(options: HostLayerOptions): Layer.Layer<CurrentHost, HostSetupError> {
+    return Layer.effect(CurrentHost, Effect.tap(Host.make(options), (host) => host.configure(options)))
+  }
+
+  /**
+   * Adds `options.interfaces` (each plugged into its port, if it has one,
+   * with its addresses), then `options.routes`, in order.
+   */
+  configure(options: {
+    readonly interfaces?: ReadonlyArray<InterfaceSpecification>
+    readonly routes?: ReadonlyArray<RouteSpecification>
+  }): Effect.Effect<void, HostSetupError, Scope.Scope> {
+    const host = this
+    return Effect.gen(function*() {
+      for (const { addresses, port, ...nic } of options.interfaces ?? []) {
+        const device = yield* host.addInterface(nic)
+        if (port !== undefined) host.attach(device, port)
+        for (const cidr of addresses ?? []) {
+          const added = host.addAddress(device, cidr)
+          if (added instanceof InvalidAddress || added instanceof InvalidSpecification) return yield* added
+        }
+      }
+      for (const route of options.routes ?? []) {
+        const added = host.addRoute(route)
+        if (added instanceof InvalidSpecification) return yield* added
+      }
+    })
   }
 
   /** Adds an Ethernet interface (a simulated NIC and its driver); plug it into a medium with `attach`. */
@@ -236,6 +291,35 @@ export class Host {
     })
   }
 }
+
+/** The host a program runs on (one network namespace), provided by `Host.layer`. */
+export class CurrentHost extends Context.Service<CurrentHost, Host>()("@netstack/stack/CurrentHost") {}
+
+/** An interface `Host.layer` (or `host.configure`) adds: NIC settings, its addresses, and the medium port it is plugged into. */
+export interface InterfaceSpecification extends Partial<NicOptions> {
+  readonly mac: number
+  /** Addresses, `a.b.c.d/n`. */
+  readonly addresses?: ReadonlyArray<string>
+  /** A wire's or hub's port to plug the NIC into; unplugged without it (plug it in later with `host.attach`). */
+  readonly port?: MediumPort
+}
+
+/** A route, as `Host.addRoute` takes it (`ip route add DESTINATION [via GATEWAY] [dev DEVICE] [metric N]`). */
+export interface RouteSpecification {
+  readonly destination: string
+  readonly via?: string
+  readonly device?: string
+  readonly metric?: number
+}
+
+/** `Host.layer`'s settings: the host's own, and the interfaces and routes it starts with. */
+export interface HostLayerOptions extends HostOptions {
+  readonly interfaces?: ReadonlyArray<InterfaceSpecification>
+  readonly routes?: ReadonlyArray<RouteSpecification>
+}
+
+/** What setting up a host's interfaces, addresses and routes can fail with. */
+export type HostSetupError = InvalidNicConfig | InvalidAddress | InvalidSpecification
 
 /** Adds a NIC + driver + Ethernet device to a host's link layer. */
 const addDevice = (

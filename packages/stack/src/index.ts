@@ -2,5 +2,16 @@
  * @netstack/stack: hosts (network namespaces) and the networks joining them,
  * composed from the device, driver, link and network layers.
  */
-export { Host, type HostOptions, InvalidSpecification, parseCidr } from "./host.ts"
-export { type JoinError, type Link, type LinkOptions, Network } from "./network.ts"
+export {
+  CurrentHost,
+  Host,
+  type HostLayerOptions,
+  type HostOptions,
+  type HostSetupError,
+  type InterfaceSpecification,
+  InvalidSpecification,
+  parseCidr,
+  type RouteSpecification
+} from "./host.ts"
+export { advanceClock, whileClockAdvances } from "./simulation.ts"
+export { type BridgeLan, type BridgeLanOptions, type JoinError, type Link, type LinkOptions, Network } from "./network.ts"

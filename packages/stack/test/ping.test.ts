@@ -5,50 +5,23 @@
  * path-MTU cache, ARP failure as host unreachable, and each filter verdict.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ipv4FromString } from "@netstack/wire"
-import { Duration, Effect, Fiber } from "effect"
+import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { type Host, Network } from "@netstack/stack"
-
-const ip = (text: string): number => ipv4FromString(text) ?? 0
-
-/** a (10.0.1.1) — r (10.0.1.254 | 10.0.2.254) — b (10.0.2.1); 1 ms wires; default routes via r. */
-const triangle = (options: { readonly mtuAR?: number; readonly mtuRB?: number } = {}) =>
-  Effect.gen(function*() {
-    const net = Network.make()
-    const a = yield* net.host("a")
-    const r = yield* net.router("r")
-    const b = yield* net.host("b")
-    const delay = { delay: Duration.millis(1) }
-    yield* net.link(a, r, { a: "10.0.1.1/24", b: "10.0.1.254/24", impairments: delay, ...(options.mtuAR === undefined ? {} : { mtu: options.mtuAR }) })
-    yield* net.link(r, b, { a: "10.0.2.254/24", b: "10.0.2.1/24", impairments: delay, ...(options.mtuRB === undefined ? {} : { mtu: options.mtuRB }) })
-    a.addRoute({ destination: "default", via: "10.0.1.254" })
-    b.addRoute({ destination: "default", via: "10.0.2.254" })
-    return { net, a, r, b }
-  })
-
-/** Runs `effect` while the clock moves on in 1 ms steps (up to `limit` ms), and returns its result. */
-const withTime = <A, E>(effect: Effect.Effect<A, E>, limit = 10_000) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.forkChild(Effect.result(effect))
-    for (let i = 0; i < limit && fiber.pollUnsafe() === undefined; i++) yield* TestClock.adjust("1 millis")
-    return yield* Fiber.join(fiber)
-  })
-
-const counters = (host: Host) => ({ ...host.ipv4.stats, icmp: { ...host.icmp.stats }, drops: host.link.drops.snapshot() })
+import { Network, whileClockAdvances } from "@netstack/stack"
+import { counters, ip, triangle } from "./support/topology.ts"
 
 describe("ping across a router", () => {
   it.effect("resolves ARP, forwards, and replies with the round trip of four 1 ms hops plus ARP", () =>
     Effect.gen(function*() {
       const { a, b, r } = yield* triangle()
-      const first = yield* withTime(a.ping("10.0.2.1"))
+      const first = yield* whileClockAdvances(a.ping("10.0.2.1"))
       expect(first._tag).toBe("Success")
       if (first._tag === "Success") {
         expect(first.success).toMatchObject({ from: "10.0.2.1", bytes: 64, ttl: 63, intact: true })
         // ARP (2 round trips of 1 ms on each side) then the echo (4 hops of 1 ms)
         expect(first.success.rttMicros).toBeGreaterThanOrEqual(4000)
       }
-      const second = yield* withTime(a.ping("10.0.2.1", { sequence: 2 }))
+      const second = yield* whileClockAdvances(a.ping("10.0.2.1", { sequence: 2 }))
       expect(second._tag === "Success" ? second.success.rttMicros : -1).toBe(4000)
       expect(r.ipv4.stats.ForwDatagrams).toBe(4)
       expect(b.icmp.stats.InEchos).toBe(2)
@@ -69,7 +42,7 @@ describe("ping across a router", () => {
   it.effect("a TTL that expires at the router comes back as time exceeded from the router", () =>
     Effect.gen(function*() {
       const { a, r } = yield* triangle()
-      const result = yield* withTime(a.ping("10.0.2.1", { ttl: 1 }))
+      const result = yield* whileClockAdvances(a.ping("10.0.2.1", { ttl: 1 }))
       expect(result._tag === "Failure" ? result.failure : undefined).toMatchObject({ reason: "time-exceeded", from: "10.0.1.254" })
       expect(r.icmp.stats.OutTimeExcds).toBe(1)
     }))
@@ -80,10 +53,10 @@ describe("ping across a router", () => {
       const a = yield* net.host("a")
       const r = yield* net.router("r")
       yield* net.link(a, r, { a: "10.0.1.1/24", b: "10.0.1.254/24" })
-      const local = yield* withTime(a.ping("192.0.2.1"))
+      const local = yield* whileClockAdvances(a.ping("192.0.2.1"))
       expect(local._tag === "Failure" ? local.failure : undefined).toMatchObject({ reason: "send-failed", detail: "no-route" })
       a.addRoute({ destination: "default", via: "10.0.1.254" })
-      const remote = yield* withTime(a.ping("192.0.2.1"))
+      const remote = yield* whileClockAdvances(a.ping("192.0.2.1"))
       expect(remote._tag === "Failure" ? remote.failure : undefined).toMatchObject({ reason: "unreachable", from: "10.0.1.254", detail: "ICMP type 3 code 0" })
       expect(r.ipv4.stats.InNoRoutes).toBe(1)
     }))
@@ -91,7 +64,7 @@ describe("ping across a router", () => {
   it.effect("an address nobody answers ARP for gives host unreachable after three requests", () =>
     Effect.gen(function*() {
       const { a } = yield* triangle()
-      const result = yield* withTime(a.ping("10.0.1.77", { timeout: "10 seconds" }))
+      const result = yield* whileClockAdvances(a.ping("10.0.1.77", { timeout: "10 seconds" }))
       expect(result._tag === "Failure" ? result.failure : undefined).toMatchObject({ reason: "unreachable", detail: "ICMP type 3 code 1" })
     }))
 })
@@ -100,7 +73,7 @@ describe("fragmentation", () => {
   it.effect("a ping larger than the MTU is fragmented, reassembled and answered intact", () =>
     Effect.gen(function*() {
       const { a, b, r } = yield* triangle({ mtuRB: 576 })
-      const result = yield* withTime(a.ping("10.0.2.1", { size: 4000 }))
+      const result = yield* whileClockAdvances(a.ping("10.0.2.1", { size: 4000 }))
       expect(result._tag === "Success" ? result.success : undefined).toMatchObject({ bytes: 4008, intact: true })
       expect(a.ipv4.stats.FragOKs).toBe(1)
       expect(r.ipv4.stats.FragOKs).toBe(3) // the router refragmented each of a's three fragments (1500, 1500, 1068 bytes) for the 576-byte link
@@ -111,11 +84,11 @@ describe("fragmentation", () => {
   it.effect("DF over a smaller MTU: the router answers fragmentation needed with the next-hop MTU, the sender caches it", () =>
     Effect.gen(function*() {
       const { a } = yield* triangle({ mtuRB: 576 })
-      const result = yield* withTime(a.ping("10.0.2.1", { size: 1000, dontFragment: true }))
+      const result = yield* whileClockAdvances(a.ping("10.0.2.1", { size: 1000, dontFragment: true }))
       expect(result._tag === "Failure" ? result.failure : undefined).toMatchObject({ reason: "unreachable", detail: "ICMP type 3 code 4", from: "10.0.1.254" })
       expect(a.ipv4.pmtu.get(ip("10.0.2.1"), a.timers.now())).toBe(576)
       // the next DF ping larger than the cached path MTU fails locally
-      const again = yield* withTime(a.ping("10.0.2.1", { size: 1000, dontFragment: true }))
+      const again = yield* whileClockAdvances(a.ping("10.0.2.1", { size: 1000, dontFragment: true }))
       expect(again._tag === "Failure" ? again.failure : undefined).toMatchObject({ reason: "send-failed", detail: "message-too-big" })
     }))
 })
@@ -124,24 +97,24 @@ describe("filter hooks", () => {
   it.effect("each verdict: accept passes, drop is silent, reject answers; the rules count", () =>
     Effect.gen(function*() {
       const { a, r, b } = yield* triangle()
-      expect((yield* withTime(a.ping("10.0.2.1")))._tag).toBe("Success")
+      expect((yield* whileClockAdvances(a.ping("10.0.2.1")))._tag).toBe("Success")
 
       r.ipv4.filter.append("forward", { match: { protocol: 1, destination: { address: ip("10.0.2.1"), prefixLength: 32 } }, verdict: "drop" })
-      const dropped = yield* withTime(a.ping("10.0.2.1", { sequence: 2 }))
+      const dropped = yield* whileClockAdvances(a.ping("10.0.2.1", { sequence: 2 }))
       expect(dropped._tag === "Failure" ? dropped.failure.reason : "").toBe("timeout")
 
       r.ipv4.filter.flush("forward")
       r.ipv4.filter.append("forward", { match: { protocol: 1 }, verdict: "reject", rejectWith: "icmp-admin-prohibited" })
-      const rejected = yield* withTime(a.ping("10.0.2.1", { sequence: 3 }))
+      const rejected = yield* whileClockAdvances(a.ping("10.0.2.1", { sequence: 3 }))
       expect(rejected._tag === "Failure" ? rejected.failure : undefined).toMatchObject({ reason: "unreachable", detail: "ICMP type 3 code 13" })
 
       r.ipv4.filter.flush("forward")
       b.ipv4.filter.append("input", { match: { protocol: 1 }, verdict: "drop" })
-      expect((yield* withTime(a.ping("10.0.2.1", { sequence: 4 })))._tag).toBe("Failure")
+      expect((yield* whileClockAdvances(a.ping("10.0.2.1", { sequence: 4 })))._tag).toBe("Failure")
       expect(b.ipv4.filter.list("input")[0]?.packets).toBe(1)
 
       a.ipv4.filter.append("output", { match: { protocol: 1 }, verdict: "drop" })
-      const local = yield* withTime(a.ping("10.0.2.1", { sequence: 5 }))
+      const local = yield* whileClockAdvances(a.ping("10.0.2.1", { sequence: 5 }))
       expect(local._tag === "Failure" ? local.failure : undefined).toMatchObject({ reason: "send-failed", detail: "filtered" })
       expect(counters(a).drops["filter.output.drop"]).toBe(1)
     }))
@@ -152,7 +125,7 @@ describe("loopback", () => {
     Effect.gen(function*() {
       const net = Network.make()
       const a = yield* net.host("a")
-      const result = yield* withTime(a.ping("127.0.0.1"))
+      const result = yield* whileClockAdvances(a.ping("127.0.0.1"))
       expect(result._tag === "Success" ? result.success : undefined).toMatchObject({ from: "127.0.0.1", intact: true })
     }))
 })

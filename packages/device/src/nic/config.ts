@@ -42,6 +42,12 @@ export interface NicConfig {
   readonly coalescing: CoalescingSettings
   /** Line rate in bits per second; `undefined` transmits as fast as the simulation runs. */
   readonly linkSpeed: number | undefined
+  /**
+   * Stamp each received frame with the clock (`meta.timestamp`): hardware
+   * receive timestamping (`hwtstamp_config.rx_filter`), off by default as in
+   * Linux, where nothing is stamped until someone asks for timestamps.
+   */
+  readonly rxTimestamps: boolean
 }
 
 /** What `Nic.make` takes: a MAC and any overrides. */
@@ -84,7 +90,8 @@ export const resolveNicConfig = (options: NicOptions): NicConfig | InvalidNicCon
     txRingSize: options.txRingSize ?? 256,
     offloads: { ...ALL_OFFLOADS, ...options.offloads },
     coalescing: { ...NO_COALESCING, ...options.coalescing },
-    linkSpeed: options.linkSpeed
+    linkSpeed: options.linkSpeed,
+    rxTimestamps: options.rxTimestamps ?? false
   }
   return (
     check("mac", config.mac, isInt(config.mac, 0, 2 ** 48 - 1), "a 48-bit address") ??

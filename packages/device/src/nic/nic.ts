@@ -27,6 +27,7 @@ import { micros, nowMicros } from "../time.ts"
 import { CurrentNetTrace, type NetTrace } from "../trace/net-trace.ts"
 import { coalescingProblem, InvalidNicConfig, type NicConfig, type NicOptions, type Offloads, resolveNicConfig } from "./config.ts"
 import { verifyRxChecksum } from "./rx-checksum.ts"
+import { TxDma } from "./tx-dma.ts"
 import { rssQueueSelector } from "./rss-selector.ts"
 import { NicErrorStats, type NicStatsSnapshot, RxQueueStats, snapshotStats, TxQueueStats } from "./stats.ts"
 
@@ -138,17 +139,18 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       stats: new RxQueueStats()
     }))
 
+    const dma = new TxDma()
     /** The transmit engine's view of a frame: bytes the medium can own, with offloads applied. */
     const wireFrames = (packet: PacketBuffer): ReadonlyArray<Uint8Array> | undefined => {
       if (packet.meta.gsoType !== "none") {
         if (!offloads.tso) return undefined
         const segments = segment(packet)
         if (segments === undefined) return undefined
-        const frames = segments.map((s) => s.toUint8Array())
+        const frames = segments.map((s) => dma.copy(s))
         for (const s of segments) s.release()
         return frames
       }
-      const bytes = packet.toUint8Array()
+      const bytes = dma.copy(packet)
       const state = packet.meta.checksum
       if (state._tag === "Partial") {
         if (!offloads.txChecksum) return undefined
@@ -225,7 +227,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       }
       const meta = written.meta
       meta.inputInterface = config.ifindex
-      meta.timestamp = nowMicros(clock)
+      if (config.rxTimestamps) meta.timestamp = nowMicros(clock)
       meta.flowHash = hash
       if (offloads.rxChecksum) {
         const verdict = verifyRxChecksum(written)

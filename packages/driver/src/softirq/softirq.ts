@@ -30,6 +30,11 @@ export interface SoftirqOptions {
   readonly weight?: number
   /** Virtual CPU time per packet processed (µs); default 0 (free). */
   readonly costPerPacketMicros?: number
+  /**
+   * Wraps each NAPI poll (synchronous work): the host passes its timer
+   * queue's `batch`, so the layers above read the clock once per poll.
+   */
+  readonly aroundPoll?: (poll: () => number) => number
 }
 
 /** Counters, as `/proc/net/softnet_stat` has them. */
@@ -57,6 +62,7 @@ const makeSoftirq = (options: SoftirqOptions = {}): Effect.Effect<SoftirqShape, 
     const budget = options.budget ?? 300
     const weight = options.weight ?? 64
     const cost = options.costPerPacketMicros ?? 0
+    const aroundPoll = options.aroundPoll
     const stats = new SoftnetStats()
     const list: Array<Pollable> = []
     const raised = Latch.makeUnsafe(false)
@@ -68,7 +74,7 @@ const makeSoftirq = (options: SoftirqOptions = {}): Effect.Effect<SoftirqShape, 
         const napi = list.shift()
         if (napi === undefined) break
         const quota = Math.min(weight, left)
-        const work = napi.poll(quota)
+        const work = aroundPoll === undefined ? napi.poll(quota) : aroundPoll(() => napi.poll(quota))
         stats.polls++
         stats.processed += work
         left -= work

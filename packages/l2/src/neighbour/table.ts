@@ -36,6 +36,7 @@ import {
   BROADCAST_MAC,
   emitEthernet,
   EtherTypes,
+  ipv4ToString,
   isMulticastMac,
   readU32
 } from "@netstack/wire"
@@ -241,6 +242,8 @@ export class NeighbourTable {
       this.drop(oldest, "neigh.queue-full") // SKB_DROP_REASON_NEIGH_QUEUEFULL
     }
     entry.queue.push(packet)
+    const trace = this.link.trace
+    if (trace.enabled) trace.record("neigh-queued", packet, entry.device.name, `waits for ${ipv4ToString(entry.address)} (${entry.state})`)
   }
 
   /** Fills the Ethernet header (`eth_header`) and hands the frame to the link layer. */

@@ -55,6 +55,7 @@ const MAX_HEADROOM = 256
  */
 const copiedHeader = (bytes: Uint8Array, start: number, headerLength: number): Uint8Array => {
   const end = start + headerLength
+  const copied: Array<Uint8Array> = []
   let length = 0
   for (let i = start + IPV4_HEADER_LENGTH; i < end;) {
     const type = bytes[i]
@@ -64,25 +65,18 @@ const copiedHeader = (bytes: Uint8Array, start: number, headerLength: number): U
       continue
     }
     const optionLength = bytes[i + 1]
-    if (isCopiedIpv4Option(type)) length += optionLength
+    if (isCopiedIpv4Option(type)) {
+      copied.push(bytes.subarray(i, i + optionLength))
+      length += optionLength
+    }
     i += optionLength
   }
   const out = new Uint8Array(IPV4_HEADER_LENGTH + ((length + 3) & ~3))
   out.set(bytes.subarray(start, start + IPV4_HEADER_LENGTH))
   let at = IPV4_HEADER_LENGTH
-  for (let i = start + IPV4_HEADER_LENGTH; i < end;) {
-    const type = bytes[i]
-    if (type === 0) break
-    if (type === 1) {
-      i++
-      continue
-    }
-    const optionLength = bytes[i + 1]
-    if (isCopiedIpv4Option(type)) {
-      out.set(bytes.subarray(i, i + optionLength), at)
-      at += optionLength
-    }
-    i += optionLength
+  for (const option of copied) {
+    out.set(option, at)
+    at += option.length
   }
   out[0] = (out[0] & 0xf0) | (out.length >>> 2)
   return out

@@ -28,7 +28,15 @@ export type EchoEvent =
     readonly ttl: number
     readonly data: Uint8Array
   }
-  | { readonly _tag: "error"; readonly from: number; readonly sequence: number; readonly type: number; readonly code: number }
+  | {
+    readonly _tag: "error"
+    readonly from: number
+    readonly sequence: number
+    readonly type: number
+    readonly code: number
+    /** The next-hop MTU of a fragmentation needed (RFC 1191 §4). */
+    readonly mtu: number | undefined
+  }
 
 /** ICMP types that are errors (RFC 1122 §3.2.2: never send an error about one of these). */
 const isErrorType = (type: number): boolean =>
@@ -89,9 +97,15 @@ export class Icmp {
   ): SendError | undefined {
     const packet = PacketBuffer.fromBytes(data, IPV4_HEADROOM)
     emitIcmpv4(packet, { type: Icmpv4Types.echoRequest, code: 0, restOfHeader: ((identifier << 16) | sequence) >>> 0 }, "full")
-    this.stats.OutMsgs++
-    this.stats.OutEchos++
-    return this.ipv4.send(packet, { destination, protocol: ICMP, ...options })
+    const trace = this.ipv4.trace
+    if (trace.enabled) trace.record("icmp-out", packet, "ping", `echo request id ${identifier} seq ${sequence}`)
+    const error = this.ipv4.send(packet, { destination, protocol: ICMP, ...options })
+    // Counted once handed to IP (filtered by OUTPUT included), not when refused before (Linux `icmp_out_count`).
+    if (error === undefined || error.reason === "filtered") {
+      this.stats.OutMsgs++
+      this.stats.OutEchos++
+    }
+    return error
   }
 
   /** A datagram for protocol 1: data at the ICMP header. */
@@ -104,6 +118,8 @@ export class Icmp {
       stats.InCsumErrors++
       return this.drop(packet, "icmpv4.bad-checksum", true)
     }
+    const trace = this.ipv4.trace
+    if (trace.enabled) trace.record("icmp-rcv", packet, datagram.device.name, `type ${view.type} code ${view.code}`)
     switch (view.type) {
       case Icmpv4Types.echoRequest:
         stats.InEchos++
@@ -145,6 +161,8 @@ export class Icmp {
     request.release()
     const reply = PacketBuffer.fromBytes(data, IPV4_HEADROOM)
     emitIcmpv4(reply, { type: Icmpv4Types.echoReply, code: 0, restOfHeader }, "full")
+    const trace = this.ipv4.trace
+    if (trace.enabled) trace.record("icmp-out", reply, datagram.device.name, "echo reply")
     this.stats.OutMsgs++
     this.stats.OutEchoReps++
     // The reply comes from the address the request was sent to (RFC 1122 §3.2.2.6).
@@ -174,7 +192,7 @@ export class Icmp {
     const transport = quotedBytes.subarray(quoted.headerLength)
     if (quoted.protocol === ICMP) {
       const listener = this.listeners.get(readU16(transport, 4))
-      listener?.({ _tag: "error", from: datagram.source, sequence: readU16(transport, 6), type, code })
+      listener?.({ _tag: "error", from: datagram.source, sequence: readU16(transport, 6), type, code, mtu: nextHopMtu })
       return
     }
     const error: TransportError = {
@@ -226,6 +244,8 @@ export class Icmp {
       ? (extra << 24) >>> 0
       : 0
     emitIcmpv4(packet, { type, code, restOfHeader }, "full")
+    const trace = this.ipv4.trace
+    if (trace.enabled) trace.record("icmp-out", packet, device?.name ?? "", `error type ${type} code ${code}`)
     this.stats.OutMsgs++
     if (type === IcmpErrors.destinationUnreachable) this.stats.OutDestUnreachs++
     else if (type === IcmpErrors.timeExceeded) this.stats.OutTimeExcds++

@@ -39,8 +39,15 @@ export interface EchoReply {
 export class PingError extends Schema.TaggedError<PingError>()("PingError", {
   reason: Schema.Literals(["timeout", "unreachable", "time-exceeded", "send-failed"]),
   destination: Schema.String,
+  /** Who sent the ICMP error. */
   from: Schema.optional(Schema.String),
-  detail: Schema.optional(Schema.String)
+  /** `ICMP type T code C`, or why the send failed (a `SendError` reason). */
+  detail: Schema.optional(Schema.String),
+  /** The ICMP error's type and code (RFC 792). */
+  icmpType: Schema.optional(Schema.Number),
+  icmpCode: Schema.optional(Schema.Number),
+  /** The path MTU: from a fragmentation needed (RFC 1191 §4), or the one a DF send exceeded. */
+  mtu: Schema.optional(Schema.Number)
 }) {}
 
 /** The data ping sends: a deterministic pattern, like ping's 0x10, 0x11, … fill. */
@@ -78,7 +85,10 @@ export const ping = (icmp: Icmp, destination: number, options: PingOptions = {})
               reason: event.type === 11 ? "time-exceeded" : "unreachable",
               destination: target,
               from: ipv4ToString(event.from),
-              detail: `ICMP type ${event.type} code ${event.code}`
+              detail: `ICMP type ${event.type} code ${event.code}`,
+              icmpType: event.type,
+              icmpCode: event.code,
+              ...(event.mtu === undefined ? {} : { mtu: event.mtu })
             })
           )
         )
@@ -90,7 +100,12 @@ export const ping = (icmp: Icmp, destination: number, options: PingOptions = {})
     })
     if (error !== undefined) {
       stop()
-      return yield* new PingError({ reason: "send-failed", destination: target, detail: error.reason })
+      return yield* new PingError({
+        reason: "send-failed",
+        destination: target,
+        detail: error.reason,
+        ...(error.mtu === undefined ? {} : { mtu: error.mtu })
+      })
     }
     return yield* Deferred.await(done).pipe(
       Effect.timeoutOrElse({

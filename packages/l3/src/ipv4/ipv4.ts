@@ -163,7 +163,8 @@ export class Ipv4 {
   private readonly timers: TimerQueue
   private readonly drops: DropCounters
   private readonly neighbours: NeighbourTable
-  private readonly trace: NetTrace
+  /** The host's network trace. */
+  readonly trace: NetTrace
   private readonly protocols = new Map<number, TransportHandler>()
   private identification: number
   /** Scratch for the filter hooks (one packet at a time: the stack is single-threaded). */
@@ -228,9 +229,9 @@ export class Ipv4 {
   /** The receive path: a datagram from `device`, data at its IPv4 header. IPv4 owns it from here. */
   receive(packet: PacketBuffer, device: NetDevice): void {
     const stats = this.stats
-    stats.InReceives++
-    // ip_rcv: frames the link layer accepted only for a promiscuous interface are not ours.
+    // ip_rcv_core: frames the link layer accepted only for a promiscuous interface are not ours (not counted as received).
     if (packet.meta.packetType === "otherhost") return this.drop(packet, "ipv4.otherhost")
+    stats.InReceives++
     const view = Ipv4View.parse(packet)
     if (!(view instanceof Ipv4View)) {
       if (view.reason === "truncated" || view.reason === "bad-total-length") stats.InTruncatedPkts++
@@ -277,6 +278,7 @@ export class Ipv4 {
         return
       }
       datagram = result
+      if (this.trace.enabled) this.trace.record("ip-reasm", datagram, device.name, `reassembled ${datagram.length} bytes`)
       const whole = Ipv4View.parse(datagram)
       if (!(whole instanceof Ipv4View)) return this.drop(datagram, "ipv4.reassembled-invalid")
       view = whole
@@ -330,17 +332,25 @@ export class Ipv4 {
       return this.drop(packet, "ipv4.ttl-exceeded")
     }
     const out = route.device
+    // ip_forward's `ip_exceeds_mtu`, before the FORWARD hook: DF and too big for the next hop is
+    // fragmentation needed with the next-hop MTU (RFC 1191 §4, RFC 1812 §5.2.6).
+    const mtu = this.pathMtu(route, out, view.destination)
+    if (view.dontFragment && packet.length > mtu && packet.meta.gsoType === "none") {
+      stats.FragFails++
+      this.icmpError(packet, IcmpErrors.destinationUnreachable, IcmpErrors.codes.fragmentationNeeded, mtu, inDevice)
+      return this.drop(packet, "ipv4.fragmentation-needed")
+    }
     if (this.hook("forward", packet, view, inDevice, out)) return
     // Decrement the TTL and update the checksum incrementally (RFC 1624; RFC 1812 §5.3.1).
     const bytes = packet.writableBytes()
-    if (!(bytes instanceof Uint8Array)) return
+    if (!(bytes instanceof Uint8Array)) return this.discard(packet, "ipv4.forward-unwritable")
     const at = packet.data
     const oldWord = readU16(bytes, at + 8)
     bytes[at + 8] = view.ttl - 1
     writeU16(bytes, at + 10, updateChecksum16(readU16(bytes, at + 10), oldWord, readU16(bytes, at + 8)))
     if (this.trace.enabled) this.trace.record("ip-forward", packet, `${inDevice.name}→${out.name}`)
-    stats.ForwDatagrams++
-    this.output(packet, route, out, view.destination, inDevice, true)
+    stats.ForwDatagrams++ // ip_forward_finish
+    this.output(packet, route, out, mtu, view.destination, inDevice)
   }
 
   // ------------------------------------------------------------------ send
@@ -396,6 +406,14 @@ export class Ipv4 {
       stats.OutDiscards++
       return this.refuse(packet, "no-headroom", destination)
     }
+    const mtu = this.pathMtu(route, out, destination)
+    // A DF datagram larger than the path MTU is refused before it is counted or filtered, as Linux's
+    // `ip_append_data` refuses it with EMSGSIZE (RFC 1191 §3: the sender learns the MTU and sends smaller).
+    if (options.dontFragment === true && packet.length > mtu && packet.meta.gsoType === "none") {
+      packet.release()
+      this.drops.count("ipv4.send-message-too-big")
+      return new SendError({ reason: "message-too-big", destination: ipv4ToString(destination), mtu })
+    }
     stats.OutRequests++
     const view = Ipv4View.parse(packet)
     if (!(view instanceof Ipv4View)) return this.refuse(packet, "no-headroom", destination)
@@ -403,52 +421,52 @@ export class Ipv4 {
       return new SendError({ reason: "filtered", destination: ipv4ToString(destination) })
     }
     if (this.trace.enabled) this.trace.record("ip-output", packet, out.name)
-    return this.output(packet, route, out, destination, undefined, false)
+    this.output(packet, route, out, mtu, destination, undefined)
+    return undefined
   }
 
   // ------------------------------------------------------------------ output
 
-  /** Fragments if needed, then POSTROUTING and the neighbour. */
+  /**
+   * The MTU toward `destination` through `out`: the route's MTU (or the
+   * device's), lowered by the path-MTU cache (RFC 1191 §6.3).
+   */
+  private pathMtu(route: Route | undefined, out: NetDevice, destination: number): number {
+    const mtu = route?.mtu ?? out.mtu
+    if (this.pmtu.size === 0) return mtu
+    const cached = this.pmtu.get(destination, this.timers.now())
+    return cached === undefined ? mtu : Math.min(mtu, cached)
+  }
+
+  /**
+   * Fragments if needed (`ip_fragment`; DF was checked by the caller), then
+   * POSTROUTING and the neighbour.
+   */
   private output(
     packet: PacketBuffer,
     route: Route | undefined,
     out: NetDevice,
+    mtu: number,
     destination: number,
-    inDevice: NetDevice | undefined,
-    forwarded: boolean
-  ): SendError | undefined {
-    const mtu = Math.min(route?.mtu ?? out.mtu, this.pmtu.get(destination, this.timers.now()) ?? out.mtu)
+    inDevice: NetDevice | undefined
+  ): void {
     const nextHop = route?.gateway ?? destination
     const kind = destination === 0xffffffff || route?.type === "broadcast"
       ? "broadcast"
       : destination >>> 28 === 14
       ? "multicast"
       : "unicast"
-    if (packet.length <= mtu || packet.meta.gsoType !== "none") {
-      this.finish(packet, out, nextHop, kind, inDevice)
-      return undefined
-    }
+    if (packet.length <= mtu || packet.meta.gsoType !== "none") return this.finish(packet, out, nextHop, kind, inDevice)
     const fragments = fragmentIpv4(packet, mtu)
     if (isFragmentDefect(fragments)) {
       this.stats.FragFails++
-      if (fragments.reason === "df-set") {
-        // RFC 1191 §4 / RFC 792: fragmentation needed and DF set, with the next-hop MTU.
-        if (forwarded) {
-          this.icmpError(packet, IcmpErrors.destinationUnreachable, IcmpErrors.codes.fragmentationNeeded, mtu, inDevice)
-          this.drop(packet, "ipv4.fragmentation-needed")
-          return undefined
-        }
-        packet.release()
-        return new SendError({ reason: "message-too-big", destination: ipv4ToString(destination), mtu })
-      }
-      this.drop(packet, fragments.name)
-      return undefined
+      return this.drop(packet, fragments.name)
     }
     packet.release()
     this.stats.FragOKs++
     this.stats.FragCreates += fragments.length
+    if (this.trace.enabled) for (const f of fragments) this.trace.record("ip-fragment", f, out.name, `of ${fragments.length}`)
     for (const fragment of fragments) this.finish(fragment, out, nextHop, kind, inDevice)
-    return undefined
   }
 
   private finish(
@@ -523,10 +541,16 @@ export class Ipv4 {
     return this.identification
   }
 
+  /** Drops a packet under `reason`; the caller counts it in the MIB counter that names the cause. */
   private drop(packet: PacketBuffer, reason: string): void {
-    this.stats.InDiscards++
     this.drops.count(reason)
     packet.release()
+  }
+
+  /** Drops a packet that was fine but could not be processed (RFC 4293 `ipSystemStatsInDiscards`). */
+  private discard(packet: PacketBuffer, reason: string): void {
+    this.stats.InDiscards++
+    this.drop(packet, reason)
   }
 
   private refuse(packet: PacketBuffer, reason: SendError["reason"], destination: number): SendError {

@@ -3,7 +3,7 @@
  * `fib_add_ifaddr` makes them (`proto kernel`, `src` the address).
  */
 import type { NetDevice } from "@netstack/l2"
-import { isU32, PREFIX_MASKS, type Route } from "./route.ts"
+import { isU32, makeRoute, PREFIX_MASKS, type Route } from "./route.ts"
 
 /**
  * The routes Linux creates when `address/prefixLength` is added to `device`
@@ -24,45 +24,13 @@ export const connectedRoutes = (device: NetDevice, address: number, prefixLength
   if (!isU32(address) || !Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) return []
   const mask = PREFIX_MASKS[prefixLength]
   const network = (address & mask) >>> 0
-  const routes: Array<Route> = [{
-    destination: address,
-    prefixLength: 32,
-    type: "local",
-    device,
-    gateway: undefined,
-    metric: 0,
-    source: address,
-    mtu: undefined,
-    protocol: "kernel",
-    scope: "host"
-  }]
+  const kernel = { device, source: address, protocol: "kernel" } as const
+  const routes: Array<Route> = [makeRoute({ ...kernel, destination: address, prefixLength: 32, type: "local" })]
   if (prefixLength < 32 && (network >>> 24) !== 0) {
     const loopback = device.kind === "loopback"
-    routes.push({
-      destination: network,
-      prefixLength,
-      type: loopback ? "local" : "unicast",
-      device,
-      gateway: undefined,
-      metric: 0,
-      source: address,
-      mtu: undefined,
-      protocol: "kernel",
-      scope: loopback ? "host" : "link"
-    })
+    routes.push(makeRoute({ ...kernel, destination: network, prefixLength, type: loopback ? "local" : "unicast" }))
     if (prefixLength < 31) {
-      routes.push({
-        destination: (network | ~mask) >>> 0,
-        prefixLength: 32,
-        type: "broadcast",
-        device,
-        gateway: undefined,
-        metric: 0,
-        source: address,
-        mtu: undefined,
-        protocol: "kernel",
-        scope: "link"
-      })
+      routes.push(makeRoute({ ...kernel, destination: (network | ~mask) >>> 0, prefixLength: 32, type: "broadcast" }))
     }
   }
   return routes
