@@ -311,6 +311,28 @@ describe("segmentTcp", () => {
     )
   })
 
+  it("from the network header (IP output's software GSO): the same segments without their link-layer header", () => {
+    fc.assert(
+      fc.property(anySpec, sizes, placement, (spec, size, where) => {
+        fc.pre(fits(spec, size.payloadLength))
+        const payload = payloadOf(size.payloadLength, size.seed)
+        const packet = superPacket(spec, payload, size.mss, "partial", where)
+        const l2 = spec.vlan === undefined ? 14 : 18
+        packet.pull(l2) // as IP output holds it: data at the IP header
+        const segments = segmentsOf(segmentTcp(packet, { checksum: "full", from: "network" }))
+        const count = Math.ceil(payload.length / size.mss)
+        expect(segments.length).toBe(count)
+        segments.forEach((s, i) => {
+          expectBytes(s.toUint8Array(), expectedSegment(spec, payload, size.mss, i, count).subarray(l2), `segment ${i}/${count}`)
+          expect(s.meta.networkHeader).toBe(s.data)
+          expect(s.meta.macHeader).toBe(-1)
+          s.release()
+        })
+        packet.release()
+      })
+    )
+  })
+
   it("leaves the TCP checksum partial when asked; resolvePartialChecksum completes it to the full segment", () => {
     fc.assert(
       fc.property(anySpec, sizes, placement, (spec, size, where) => {

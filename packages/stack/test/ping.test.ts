@@ -45,6 +45,8 @@ describe("ping across a router", () => {
       const result = yield* whileClockAdvances(a.ping("10.0.2.1", { ttl: 1 }))
       expect(result._tag === "Failure" ? result.failure : undefined).toMatchObject({ reason: "time-exceeded", from: "10.0.1.254" })
       expect(r.icmp.stats.OutTimeExcds).toBe(1)
+      // counted as a header error (Linux ip_forward's too_many_hops), not as a discard of a good datagram
+      expect(r.ipv4.stats).toMatchObject({ InHdrErrors: 1, InDiscards: 0, ForwDatagrams: 0 })
     }))
 
   it.effect("no route: the sender is told at once; a router without a route answers net unreachable", () =>
@@ -83,13 +85,27 @@ describe("fragmentation", () => {
 
   it.effect("DF over a smaller MTU: the router answers fragmentation needed with the next-hop MTU, the sender caches it", () =>
     Effect.gen(function*() {
-      const { a } = yield* triangle({ mtuRB: 576 })
+      const { a, r } = yield* triangle({ mtuRB: 576 })
       const result = yield* whileClockAdvances(a.ping("10.0.2.1", { size: 1000, dontFragment: true }))
-      expect(result._tag === "Failure" ? result.failure : undefined).toMatchObject({ reason: "unreachable", detail: "ICMP type 3 code 4", from: "10.0.1.254" })
+      expect(result._tag === "Failure" ? result.failure : undefined).toMatchObject({
+        reason: "unreachable",
+        detail: "ICMP type 3 code 4",
+        icmpType: 3,
+        icmpCode: 4,
+        mtu: 576,
+        from: "10.0.1.254"
+      })
+      // ip_forward refused it before forwarding it: not counted as forwarded (RFC 1812 §5.2.6)
+      expect(r.ipv4.stats).toMatchObject({ ForwDatagrams: 0, FragFails: 1, InDiscards: 0 })
       expect(a.ipv4.pmtu.get(ip("10.0.2.1"), a.timers.now())).toBe(576)
-      // the next DF ping larger than the cached path MTU fails locally
+      // the next DF ping larger than the cached path MTU fails locally, before anything is counted as sent
+      const sent = { ip: a.ipv4.stats.OutRequests, icmp: a.icmp.stats.OutEchos }
       const again = yield* whileClockAdvances(a.ping("10.0.2.1", { size: 1000, dontFragment: true }))
-      expect(again._tag === "Failure" ? again.failure : undefined).toMatchObject({ reason: "send-failed", detail: "message-too-big" })
+      expect(again._tag === "Failure" ? again.failure : undefined).toMatchObject({ reason: "send-failed", detail: "message-too-big", mtu: 576 })
+      expect({ ip: a.ipv4.stats.OutRequests, icmp: a.icmp.stats.OutEchos }).toEqual(sent)
+      // one that fits the path MTU goes through
+      const fits = yield* whileClockAdvances(a.ping("10.0.2.1", { size: 500, dontFragment: true }))
+      expect(fits._tag === "Success" ? fits.success.intact : false).toBe(true)
     }))
 })
 

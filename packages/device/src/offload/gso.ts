@@ -73,7 +73,8 @@ import {
   MAX_FRAGMENTS,
   PacketBuffer,
   sumBytes,
-  sumPacket
+  sumPacket,
+  UNSET_OFFSET
 } from "@netstack/buffers"
 import {
   ETHERNET_HEADER_LENGTH,
@@ -143,6 +144,13 @@ export interface GsoOptions {
    * fixed, RFC 6864 §4.1). Default false.
    */
   readonly fixedId?: boolean
+  /**
+   * Where the super-packet starts: at its Ethernet header (`"link"`, the
+   * default, as a driver sees it) or at its IP header (`"network"`, as IP
+   * output sees it: Linux's `ip_finish_output_gso`, which segments in
+   * software before fragmenting segments too large for the route).
+   */
+  readonly from?: "link" | "network"
 }
 
 /** Headroom each segment gets: the super-packet's, up to this. */
@@ -171,12 +179,16 @@ interface Layout {
 }
 
 /** Parses the header chain copied into `scratch` (`available` bytes of it) for `gsoType`. */
-const parseLayout = (packetLength: number, available: number, version: 4 | 6): Layout | GsoDefect => {
+const parseLayout = (packetLength: number, available: number, version: 4 | 6, from: "link" | "network"): Layout | GsoDefect => {
   const b = scratch
-  if (available < ETHERNET_HEADER_LENGTH) return GsoDefect.truncated
-  let ip = ETHERNET_HEADER_LENGTH
-  let etherType = readU16(b, 12)
-  if (isVlanEtherType(etherType)) {
+  let ip = 0
+  let etherType: number = version === 4 ? EtherTypes.ipv4 : EtherTypes.ipv6
+  if (from === "link") {
+    if (available < ETHERNET_HEADER_LENGTH) return GsoDefect.truncated
+    ip = ETHERNET_HEADER_LENGTH
+    etherType = readU16(b, 12)
+  }
+  if (from === "link" && isVlanEtherType(etherType)) {
     // IEEE 802.1Q-2018 §9.6: TCI then the inner EtherType.
     if (available < ETHERNET_HEADER_LENGTH + VLAN_TAG_LENGTH) return GsoDefect.truncated
     etherType = readU16(b, ETHERNET_HEADER_LENGTH + 2)
@@ -249,7 +261,7 @@ export const segmentTcp = (packet: PacketBuffer, options: GsoOptions): ReadonlyA
   const available = Math.min(packet.length, MAX_HEADER_CHAIN)
   // The headers are read through a copy, so a chain straddling fragments leaves the input untouched.
   packet.copyOut(0, available, scratch)
-  const layout = parseLayout(packet.length, available, meta.gsoType === "tcpv4" ? 4 : 6)
+  const layout = parseLayout(packet.length, available, meta.gsoType === "tcpv4" ? 4 : 6, options.from ?? "link")
   if (isHeaderDefect(layout)) return layout
   const { ip, payload: headerLength, tcp, tcpLength, version } = layout
   const payloadLength = packet.length - headerLength
@@ -335,7 +347,7 @@ export const segmentTcp = (packet: PacketBuffer, options: GsoOptions): ReadonlyA
     m.gsoSize = 0
     m.gsoType = "none"
     m.gsoSegments = 0
-    m.macHeader = headroom
+    m.macHeader = ip === 0 ? UNSET_OFFSET : headroom
     m.networkHeader = headroom + ip
     m.transportHeader = headroom + tcp
     m.checksum = partial ? ChecksumState.partial(headroom + tcp, TCP_CHECKSUM_FIELD) : ChecksumState.none

@@ -13,7 +13,7 @@
  * must hear about go back as ICMP (rate limited) or as typed results.
  */
 import { type PacketBuffer, updateChecksum16 } from "@netstack/buffers"
-import { CurrentNetTrace, type NetTrace } from "@netstack/device"
+import { CurrentNetTrace, isGsoDefect, type NetTrace, segmentTcp } from "@netstack/device"
 import type { DropCounters, LinkLayer, NeighbourTable, NetDevice, TimerQueue } from "@netstack/l2"
 import { emitIpv4, Ipv4View, ipv4ToString, readU16, writeU16 } from "@netstack/wire"
 import { Effect, Schema } from "effect"
@@ -122,6 +122,22 @@ export const IcmpErrors = {
     reassemblyTimeExceeded: 1
   }
 } as const
+
+/**
+ * The largest IP datagram `packet` (data at its IPv4 header) puts on the
+ * wire: its length, or for a TCP super-packet (GSO/GRO) the length of one
+ * segment, IP and TCP headers plus `gsoSize` (Linux `skb_gso_network_seglen`).
+ */
+const wireLength = (packet: PacketBuffer): number => {
+  const meta = packet.meta
+  if (meta.gsoType !== "tcpv4") return packet.length
+  const bytes = packet.bytes
+  const ip = packet.data
+  const ipLength = (bytes[ip] & 0x0f) << 2
+  if (packet.headLength < ipLength + 13) return packet.length
+  const tcpLength = (bytes[ip + ipLength + 12] >>> 4) << 2
+  return Math.min(packet.length, ipLength + tcpLength + meta.gsoSize)
+}
 
 /** The rejections a filter rule asks for, as ICMP destination-unreachable codes. */
 const REJECT_CODES: Readonly<Record<string, number>> = {
@@ -335,7 +351,7 @@ export class Ipv4 {
     // ip_forward's `ip_exceeds_mtu`, before the FORWARD hook: DF and too big for the next hop is
     // fragmentation needed with the next-hop MTU (RFC 1191 §4, RFC 1812 §5.2.6).
     const mtu = this.pathMtu(route, out, view.destination)
-    if (view.dontFragment && packet.length > mtu && packet.meta.gsoType === "none") {
+    if (view.dontFragment && wireLength(packet) > mtu) {
       stats.FragFails++
       this.icmpError(packet, IcmpErrors.destinationUnreachable, IcmpErrors.codes.fragmentationNeeded, mtu, inDevice)
       return this.drop(packet, "ipv4.fragmentation-needed")
@@ -409,7 +425,7 @@ export class Ipv4 {
     const mtu = this.pathMtu(route, out, destination)
     // A DF datagram larger than the path MTU is refused before it is counted or filtered, as Linux's
     // `ip_append_data` refuses it with EMSGSIZE (RFC 1191 §3: the sender learns the MTU and sends smaller).
-    if (options.dontFragment === true && packet.length > mtu && packet.meta.gsoType === "none") {
+    if (options.dontFragment === true && wireLength(packet) > mtu) {
       packet.release()
       this.drops.count("ipv4.send-message-too-big")
       return new SendError({ reason: "message-too-big", destination: ipv4ToString(destination), mtu })
@@ -456,7 +472,18 @@ export class Ipv4 {
       : destination >>> 28 === 14
       ? "multicast"
       : "unicast"
-    if (packet.length <= mtu || packet.meta.gsoType !== "none") return this.finish(packet, out, nextHop, kind, inDevice)
+    if (wireLength(packet) <= mtu) return this.finish(packet, out, nextHop, kind, inDevice)
+    if (packet.meta.gsoType !== "none") {
+      // `ip_finish_output_gso`: segments too large for the route are made in software, then fragmented.
+      const segments = segmentTcp(packet, { checksum: "full", from: "network" })
+      if (isGsoDefect(segments)) {
+        this.stats.FragFails++
+        return this.drop(packet, segments.name)
+      }
+      packet.release()
+      for (const segment of segments) this.output(segment, route, out, mtu, destination, inDevice)
+      return
+    }
     const fragments = fragmentIpv4(packet, mtu)
     if (isFragmentDefect(fragments)) {
       this.stats.FragFails++
