@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { PacketBuffer } from "@netstack/buffers"
-import { IPV4_HEADROOM } from "@netstack/l3"
+import { IPV4_HEADROOM, type TransportError } from "@netstack/l3"
 import { advanceClock, type Host } from "@netstack/stack"
 import { emitTcp, TcpView } from "@netstack/wire"
 import { Effect } from "effect"
@@ -80,6 +80,9 @@ describe("TCP super-packets through a router", () => {
     Effect.gen(function*() {
       const { a, r, b } = yield* triangle({ mtuRB: 576 })
       const got = listen(b)
+      // a's TCP hears the error (RFC 1122 §3.2.2: by the quoted protocol; RFC 1191: with the next-hop MTU)
+      const errors: Array<TransportError> = []
+      a.ipv4.registerProtocol(6, { receive: (p) => void p.release(), error: (e) => void errors.push(e) })
       expect(a.ipv4.send(superPacket(), { destination: ip("10.0.2.1"), protocol: 6, dontFragment: true })).toBeUndefined()
       yield* advanceClock(50)
       // r's GRO merged the TSO segments into one or more super-packets: each one refused, none forwarded
@@ -89,6 +92,11 @@ describe("TCP super-packets through a router", () => {
       expect(r.icmp.stats.OutDestUnreachs).toBe(received)
       expect(a.ipv4.pmtu.get(ip("10.0.2.1"), a.timers.now())).toBe(576)
       expect(got).toEqual([])
+      expect(errors.length).toBe(r.icmp.stats.OutDestUnreachs)
+      expect(errors[0]).toMatchObject({ type: 3, code: 4, mtu: 576, from: ip("10.0.1.254"), source: ip("10.0.1.1"), destination: ip("10.0.2.1"), protocol: 6 })
+      // the quoted TCP header names the connection: ports 40000 → 5001
+      const quoted = errors[0]?.quoted ?? new Uint8Array(0)
+      expect([(quoted[0] << 8) | quoted[1], (quoted[2] << 8) | quoted[3]]).toEqual([40000, 5001])
       // a larger super-packet for the now known path MTU is refused at the sender
       const refused = a.ipv4.send(superPacket(), { destination: ip("10.0.2.1"), protocol: 6, dontFragment: true })
       expect(refused).toMatchObject({ reason: "message-too-big", mtu: 576 })
