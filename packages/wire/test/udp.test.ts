@@ -34,6 +34,17 @@ describe("UDP", () => {
     expect(UdpView.parse(PacketBuffer.wrap(Uint8Array.of(0, 1, 0, 2, 0, 9, 0, 0)))).toBe(UdpDefect["bad-length"])
   })
 
+  it("in a first IP fragment, reads a header whose length runs past the bytes there, but not one under 8", () => {
+    const start = Uint8Array.of(0x9c, 0x40, 0x13, 0x8d, 0x0b, 0xc0, 0x12, 0x34, 0x61, 0x61, 0x61, 0x61) // length 3008
+    const view = UdpView.parse(PacketBuffer.wrap(start), 0, true)
+    if (!(view instanceof UdpView)) throw new Error(view.name)
+    expect([view.sourcePort, view.destinationPort, view.length, view.payloadOffset]).toEqual([40000, 5005, 3008, 8])
+    expect(view.verifyChecksum(0, true)).toBe(false)
+    expect(UdpView.parse(PacketBuffer.wrap(start))).toBe(UdpDefect["bad-length"])
+    expect(UdpView.parse(PacketBuffer.wrap(Uint8Array.of(0, 1, 0, 2, 0, 7, 0, 0)), 0, true)).toBe(UdpDefect["bad-length"])
+    expect(UdpView.parse(PacketBuffer.wrap(new Uint8Array(7)), 0, true)).toBe(UdpDefect.truncated)
+  })
+
   it("the emitter writes the Schema encoding with a checksum that verifies, full or partial", () => {
     fc.assert(
       fc.property(udpDatagram, fc.constantFrom("full" as const, "partial" as const), ({ header, payload }, mode) => {

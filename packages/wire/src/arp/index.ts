@@ -10,6 +10,7 @@ export {
   ARP_PROTOCOL_IPV4,
   ARP_PROTOCOL_LENGTH,
   ArpOperations,
-  ArpPacket
+  ArpPacket,
+  formatArpPacket
 } from "./schema.ts"
 export { ArpView } from "./view.ts"

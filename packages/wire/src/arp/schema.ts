@@ -63,27 +63,69 @@ const ArpPacketStruct = Schema.Struct({
   targetIpv4: Ipv4Address
 })
 
-/**
- * tcpdump style (`print-arp.c`, without `-e`): `ARP, Request who-has 10.0.0.2
- * tell 10.0.0.1, length 28` (with ` (tha)` after the target when `tha` is
- * not all zeros), `ARP, Reply 10.0.0.2 is-at 02:00:00:00:00:02, length 28`,
- * and for other operations `ARP, op 7, 02:…:01 (10.0.0.1) > 02:…:02
- * (10.0.0.2), length 28`.
- */
-const formatArpPacket = (p: typeof ArpPacketStruct.Type): string => {
+/** The packet's fields, as the formatter reads them. */
+type ArpFieldsShown = typeof ArpPacketStruct.Type
+
+/** Operation codes of RARP (RFC 903), InARP (RFC 2390) and ATMARP's NAK (RFC 2225), which tcpdump names. */
+const OtherOperations = {
+  reverseRequest: 3,
+  reverseReply: 4,
+  inverseRequest: 8,
+  inverseReply: 9,
+  nak: 10
+} as const
+
+/** The names tcpdump gives ARP operations (`print-arp.c`'s `arpop_values`). */
+const OPERATION_NAMES: ReadonlyMap<number, string> = new Map([
+  [ArpOperations.request, "Request"],
+  [ArpOperations.reply, "Reply"],
+  [OtherOperations.reverseRequest, "Reverse Request"],
+  [OtherOperations.reverseReply, "Reverse Reply"],
+  [OtherOperations.inverseRequest, "Inverse Request"],
+  [OtherOperations.inverseReply, "Inverse Reply"],
+  [OtherOperations.nak, "NACK Reply"]
+])
+
+/** What tcpdump prints after the operation's name, for the operations whose addresses it prints. */
+const operationText = (p: ArpFieldsShown): string | undefined => {
   switch (p.operation) {
     case ArpOperations.request: {
       const tha = p.targetMac === "00:00:00:00:00:00" ? "" : ` (${p.targetMac})`
-      return `ARP, Request who-has ${p.targetIpv4}${tha} tell ${p.senderIpv4}, length ${ARP_PACKET_LENGTH}`
+      return `who-has ${p.targetIpv4}${tha} tell ${p.senderIpv4}`
     }
     case ArpOperations.reply:
-      return `ARP, Reply ${p.senderIpv4} is-at ${p.senderMac}, length ${ARP_PACKET_LENGTH}`
+      return `${p.senderIpv4} is-at ${p.senderMac}`
+    case OtherOperations.reverseRequest:
+    case OtherOperations.inverseRequest:
+      return `who-is ${p.targetMac} tell ${p.senderMac}`
+    case OtherOperations.reverseReply:
+      return `${p.targetMac} at ${p.targetIpv4}`
+    case OtherOperations.inverseReply:
+      return `${p.senderMac} at ${p.senderIpv4}`
     default:
-      return `ARP, op ${p.operation}, ${p.senderMac} (${p.senderIpv4}) > ${p.targetMac} (${p.targetIpv4}), length ${ARP_PACKET_LENGTH}`
+      return undefined
   }
 }
 
+/**
+ * The packet as `tcpdump -n` prints it (`print-arp.c`, without `-e`), where
+ * `length` is what tcpdump calls the length: every byte after the link-layer
+ * header (and any 802.1Q tags), Ethernet padding included (46 in a padded
+ * 60-byte frame). `ARP, Request who-has 10.0.0.2 tell 10.0.0.1, length 46`
+ * (with ` (tha)` after the target when `tha` is not all zeros), `ARP, Reply
+ * 10.0.0.2 is-at 02:00:00:00:00:02, length 46`, the RARP and InARP operations
+ * (`Reverse Request who-is 02:…:02 tell 02:…:01`, `Reverse Reply 02:…:02 at
+ * 10.0.0.2`, `Inverse Request …`, `Inverse Reply 02:…:01 at 10.0.0.1`), and
+ * for any other operation only the first line tcpdump prints, `ARP, Unknown
+ * (7) ` (or `ARP, NACK Reply `), the hex dump it puts on the lines below left out.
+ */
+export const formatArpPacket = (p: ArpFieldsShown, length: number = ARP_PACKET_LENGTH): string => {
+  const name = OPERATION_NAMES.get(p.operation) ?? `Unknown (${p.operation})`
+  const text = operationText(p)
+  return text === undefined ? `ARP, ${name} ` : `ARP, ${name} ${text}, length ${length}`
+}
+
 /** The typed representation of an Ethernet/IPv4 ARP packet (RFC 826). */
-export const ArpPacket = ArpPacketStruct.pipe(Schema.overrideToFormatter(() => formatArpPacket))
+export const ArpPacket = ArpPacketStruct.pipe(Schema.overrideToFormatter(() => (p: ArpFieldsShown) => formatArpPacket(p)))
 /** The typed representation of an Ethernet/IPv4 ARP packet. */
 export type ArpPacket = typeof ArpPacket.Type

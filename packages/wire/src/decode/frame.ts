@@ -56,7 +56,7 @@ export type DecodedLayer =
     readonly layer: "tcp"
     readonly header: TcpHeader
     readonly checksum: ChecksumStatus
-    /** Bytes of data after the header. */
+    /** Bytes of data after the header (in a first IPv4 fragment, those the fragment holds). */
     readonly payloadLength: number
   }
 
@@ -66,7 +66,11 @@ export interface DecodedFrame {
   readonly length: number
   /** The layers, outermost first. */
   readonly layers: ReadonlyArray<DecodedLayer>
-  /** Bytes after the innermost decoded header (its data, or a later fragment's). */
+  /**
+   * Bytes after the innermost decoded header: its data (in a first fragment,
+   * the part the fragment holds), a later fragment's data, or the Ethernet
+   * padding after an ARP packet.
+   */
   readonly payloadLength: number
   /** The first header a view refused, if any; decoding stopped there. */
   readonly defect: HeaderDefect | undefined
@@ -146,6 +150,12 @@ const decodeArp = (frame: FrameBuilder, offset: number): void => {
   frame.payloadOffset = offset + arp.headerLength
 }
 
+/**
+ * The IPv4 packet, and its transport header when the packet holds one: an
+ * unfragmented packet, or a datagram's first fragment (offset 0, MF set),
+ * whose transport header is read from the bytes this fragment holds, as
+ * tcpdump does, its checksum `unverified`. A later fragment holds no header.
+ */
 const decodeIpv4 = (frame: FrameBuilder, offset: number): void => {
   const buffer = frame.buffer
   const ip = Ipv4View.parse(buffer, offset)
@@ -155,7 +165,8 @@ const decodeIpv4 = (frame: FrameBuilder, offset: number): void => {
   buffer.trim(offset + ip.totalLength)
   const at = ip.payloadOffset
   frame.payloadOffset = at
-  if (ip.isFragment) return
+  if (ip.fragmentOffset !== 0) return
+  const first = ip.moreFragments
   const length = ip.payloadLength
   switch (ip.protocol) {
     case Ipv4Protocols.icmp: {
@@ -165,7 +176,7 @@ const decodeIpv4 = (frame: FrameBuilder, offset: number): void => {
       frame.layers.push({
         layer: "icmpv4",
         header: icmp.toHeader(),
-        checksum: verdict(icmp.verifyChecksum()),
+        checksum: first ? "unverified" : verdict(icmp.verifyChecksum()),
         type: icmp.type,
         code: icmp.code
       })
@@ -173,9 +184,11 @@ const decodeIpv4 = (frame: FrameBuilder, offset: number): void => {
       return
     }
     case Ipv4Protocols.udp: {
-      const udp = UdpView.parse(buffer, at)
+      const udp = UdpView.parse(buffer, at, first)
       if (!(udp instanceof UdpView)) return frame.refuse(udp)
-      const status = udp.checksum === 0
+      const status = first
+        ? "unverified"
+        : udp.checksum === 0
         ? "absent"
         : verdict(udp.verifyChecksum(ip.pseudoHeaderSum(Ipv4Protocols.udp, udp.length), true))
       frame.layers.push({ layer: "udp", header: udp.toHeader(), checksum: status })
@@ -185,7 +198,7 @@ const decodeIpv4 = (frame: FrameBuilder, offset: number): void => {
     case Ipv4Protocols.tcp: {
       const tcp = TcpView.parse(buffer, at)
       if (!(tcp instanceof TcpView)) return frame.refuse(tcp)
-      const status = verdict(tcp.verifyChecksum(ip.pseudoHeaderSum(Ipv4Protocols.tcp, length)))
+      const status = first ? "unverified" : verdict(tcp.verifyChecksum(ip.pseudoHeaderSum(Ipv4Protocols.tcp, length)))
       frame.layers.push({ layer: "tcp", header: tcp.toHeader(), checksum: status, payloadLength: tcp.payloadLength })
       frame.payloadOffset = tcp.payloadOffset
       return

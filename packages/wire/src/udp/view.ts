@@ -19,14 +19,18 @@ export class UdpView {
   /**
    * The datagram at `offset` past `buffer.data` (its bytes run to the end of
    * the buffer, as the IP layer trimmed them), or the defect that refuses it.
+   * With `firstFragment`, the buffer holds only the start of the datagram
+   * (the first fragment of an IP datagram), so its length may run past the
+   * bytes here; only the header must be there. The data is then incomplete:
+   * `verifyChecksum` fails.
    */
-  static parse(buffer: PacketBuffer, offset = 0): UdpView | UdpDefect {
+  static parse(buffer: PacketBuffer, offset = 0, firstFragment = false): UdpView | UdpDefect {
     const end = offset + UDP_HEADER_LENGTH
     if (!(offset >= 0) || buffer.length < end) return UdpDefect.truncated
     if (buffer.headLength < end && buffer.mayPull(end) !== undefined) return UdpDefect.truncated
     const start = buffer.data + offset
     const length = readU16(buffer.bytes, start + 4)
-    if (length < UDP_HEADER_LENGTH || length > buffer.length - offset) return UdpDefect["bad-length"]
+    if (length < UDP_HEADER_LENGTH || (length > buffer.length - offset && !firstFragment)) return UdpDefect["bad-length"]
     return new UdpView(buffer, start)
   }
 
@@ -54,7 +58,7 @@ export class UdpView {
   get payloadOffset(): number {
     return this.start + UDP_HEADER_LENGTH - this.buffer.data
   }
-  /** Bytes of data. */
+  /** Bytes of data, as the length field says (in a first fragment, more than the buffer holds). */
   get payloadLength(): number {
     return this.length - UDP_HEADER_LENGTH
   }

@@ -61,8 +61,9 @@ const ipv4 = (l: JsonObject): Array<Expectation> => [
   { field: "ip.flags.rb", value: bool(l, "reservedFlag") },
   { field: "ip.flags.df", value: bool(l, "dontFragment") },
   { field: "ip.flags.mf", value: bool(l, "moreFragments") },
-  // Wireshark shows the fragment offset in bytes; the header counts 8-byte units (RFC 791 §3.1).
-  { field: "ip.frag_offset", value: num(l, "fragmentOffset") * 8 },
+  // The 13-bit field, in 8-byte units as the header counts them (RFC 791 §3.1): tshark 4.0 reports that
+  // value (185), though its packet details show bytes ("Fragment Offset: 1480").
+  { field: "ip.frag_offset", value: num(l, "fragmentOffset") },
   { field: "ip.ttl", value: num(l, "ttl") },
   { field: "ip.proto", value: num(l, "protocol") },
   { field: "ip.checksum", value: num(l, "checksum") },
