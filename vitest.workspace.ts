@@ -14,8 +14,10 @@ export default [
       root: `packages/${name}`,
       include: ["test/**/*.test.ts"],
       setupFiles: ["@netstack/test-support/fast-check-setup"],
-      passWithNoTests: true
+      passWithNoTests: true,
+      // Tests that start tshark, tcpdump or Linux namespaces take seconds on a busy 2-core machine.
+      testTimeout: 30_000
     }
   })),
-  { test: { name: "examples", root: "examples", include: ["*.test.ts"] } }
+  { test: { name: "examples", root: "examples", include: ["*.test.ts"], testTimeout: 30_000 } }
 ]
