@@ -14,7 +14,8 @@ if (process.env["FC_SEED"] === undefined) {
 
 export default defineConfig({
   test: {
-    projects,
+    // Each project sets its own timeout for ordinary runs; fuzzing runs far longer.
+    projects: projects.map((project) => ({ test: { ...project.test, testTimeout: 600_000 } })),
     reporters: ["default", "@netstack/test-support/summary-reporter"],
     passWithNoTests: true,
     testTimeout: 600_000
