@@ -32,6 +32,7 @@ import {
   PmtuCache,
   type Route
 } from "@netstack/l3"
+import { connect, CongestionControl, type ConnectOptions, cubic, listen, type ListenOptions, Tcp, type TcpConnection, TcpError, type TcpListener, type TcpSettings, Udp } from "@netstack/l4"
 import { EtherTypes, ipv4FromString } from "@netstack/wire"
 import { Clock, Context, Effect, Layer, Random, Schema, type Scope } from "effect"
 
@@ -48,6 +49,8 @@ export interface HostOptions {
   readonly reassemblyMemoryBytes?: number
   /** Lifetime of an incomplete datagram (Linux `ipfrag_time`), µs; default 30 s. */
   readonly reassemblyTimeoutMicros?: number
+  /** TCP settings (buffers, timers, options: Linux's `net.ipv4.tcp_*`). */
+  readonly tcp?: Partial<TcpSettings>
 }
 
 /** A malformed address or route specification (`10.0.0.1/24`, `default via 10.0.0.254`). */
@@ -76,6 +79,10 @@ export class Host {
   readonly neighbours: NeighbourTable
   readonly ipv4: Ipv4
   readonly icmp: Icmp
+  /** UDP (protocol 17), with the host's bound ports and ephemeral port allocator. */
+  readonly udp: Udp
+  /** TCP (protocol 6): connections, listeners, and their tables. */
+  readonly tcp: Tcp
   readonly trace: NetTrace
   /** The loopback interface (`lo`, 127.0.0.1/8). */
   readonly loopback: EthernetDevice
@@ -88,6 +95,8 @@ export class Host {
     neighbours: NeighbourTable
     ipv4: Ipv4
     icmp: Icmp
+    udp: Udp
+    tcp: Tcp
     trace: NetTrace
     loopback: EthernetDevice
   }) {
@@ -98,6 +107,8 @@ export class Host {
     this.neighbours = parts.neighbours
     this.ipv4 = parts.ipv4
     this.icmp = parts.icmp
+    this.udp = parts.udp
+    this.tcp = parts.tcp
     this.trace = parts.trace
     this.loopback = parts.loopback
   }
@@ -145,6 +156,18 @@ export class Host {
       ip.forwarding = options.forwarding ?? false
       const control = Icmp.attach(ip, new IcmpRateLimiter(), link.drops)
       icmp = control
+      const udp = Udp.attach(ip, { drops: link.drops, random: () => random.nextDoubleUnsafe() })
+      // The congestion control algorithm is chosen by Layer (`CongestionControl`); CUBIC, as Linux, without one.
+      const congestion = yield* Effect.serviceOption(CongestionControl)
+      const tcp = Tcp.attach({
+        ipv4: ip,
+        timers,
+        trace,
+        drops: link.drops,
+        random: () => random.nextDoubleUnsafe(),
+        congestion: congestion._tag === "Some" ? congestion.value : cubic,
+        ...(options.tcp === undefined ? {} : { settings: options.tcp })
+      })
       link.addProtocol(EtherTypes.ipv4, (packet, device) => ip.receive(packet, device))
       link.addProtocol(EtherTypes.arp, (packet, device) => neighbours.receive(packet, device))
 
@@ -156,6 +179,8 @@ export class Host {
         neighbours,
         ipv4: ip,
         icmp: control,
+        udp,
+        tcp,
         trace,
         // A constant, valid configuration: it cannot fail.
         loopback: yield* addDevice(link, softirq, { name: "lo", mac: 0, mtu: 65535 }, "loopback").pipe(Effect.orDie)
@@ -281,6 +306,19 @@ export class Host {
     return address === undefined
       ? Effect.fail(new InvalidSpecification({ specification: destination, reason: "expected a.b.c.d" }))
       : ping(this.icmp, address, options)
+  }
+
+  /** Opens a TCP connection to `address:port` (RFC 9293 active OPEN); closed with the scope. */
+  connect(address: string, port: number, options: ConnectOptions = {}): Effect.Effect<TcpConnection, TcpError, Scope.Scope> {
+    const remote = ipv4FromString(address)
+    return remote === undefined
+      ? Effect.fail(new TcpError({ reason: "invalid-argument", detail: `connect ${address}: expected a.b.c.d` }))
+      : connect(this.tcp, remote, port, options)
+  }
+
+  /** Listens for TCP connections on `port` (RFC 9293 passive OPEN); stops with the scope. */
+  listen(port: number, options: ListenOptions = {}): Effect.Effect<TcpListener, TcpError, Scope.Scope> {
+    return listen(this.tcp, port, options)
   }
 
   /** Turns the network trace on (stamped with the stack's clock). */

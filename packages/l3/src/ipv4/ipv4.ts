@@ -444,6 +444,31 @@ export class Ipv4 {
   // ------------------------------------------------------------------ output
 
   /**
+   * The MTU of the path to `destination` as this host knows it: the route's
+   * (or its device's), lowered by the path-MTU cache (RFC 1191 §6.3); 576
+   * (RFC 1122 §3.3.3's minimum reassembly size) when there is no route.
+   * Transports size their segments by it (TCP's MSS, RFC 9293 §3.7.1).
+   */
+  pathMtuTo(destination: number): number {
+    const route = this.fib.lookup(destination)
+    const out = route?.type === "local" ? this.loopback ?? route.device : route?.device
+    return out === undefined ? 576 : this.pathMtu(route, out, destination)
+  }
+
+  /**
+   * The source address this host would use toward `destination` (RFC 1122
+   * §3.3.4.3: the route's preferred source, else an address of the outgoing
+   * interface), or undefined without a route.
+   */
+  sourceAddressFor(destination: number): number | undefined {
+    const route = this.fib.lookup(destination)
+    if (route === undefined || (route.type !== "unicast" && route.type !== "local" && route.type !== "broadcast")) return undefined
+    if (route.type === "local") return destination
+    const device = route.device
+    return route.source ?? (device === undefined ? undefined : this.addresses.sourceFor(device, destination))
+  }
+
+  /**
    * The MTU toward `destination` through `out`: the route's MTU (or the
    * device's), lowered by the path-MTU cache (RFC 1191 §6.3).
    */

@@ -1,0 +1,339 @@
+/**
+ * The minimal connection API (RFC 9293 §3.9's user calls: OPEN, SEND,
+ * RECEIVE, CLOSE, ABORT, STATUS) as Effects, for tests, benchmarks and the
+ * socket layer built on it. Reads and writes wait on the connection's
+ * latches (the buffers give backpressure: a write waits while the send
+ * buffer is full, a read while nothing has arrived); the protocol work runs
+ * synchronously, in the caller's fiber for sends and in the softirq for
+ * arrivals, as in a kernel.
+ */
+import { Effect, Latch, type Scope } from "effect"
+import { initialWindow } from "./congestion/congestion-control.ts"
+import { done } from "./lifecycle.ts"
+import type { Listener } from "./listener.ts"
+import { pushData, sendAck, sendReset } from "./output.ts"
+import { seqAdd } from "./seq.ts"
+import { TcpError } from "./settings.ts"
+import { isSynchronized, type Tcb, type TcpState } from "./tcb.ts"
+import type { ConnectOptions, ListenOptions, Tcp } from "./tcp.ts"
+import { receiveSpace, receiveWindow } from "./window.ts"
+
+/** What `ss -ti` shows of a connection. */
+export interface TcpInfo {
+  readonly state: TcpState
+  readonly mss: number
+  readonly cwnd: number | undefined
+  readonly ssthresh: number | undefined
+  readonly srtt: number | undefined
+  readonly rto: number
+  readonly sendWindow: number
+  readonly receiveWindow: number
+  readonly inFlight: number
+  readonly unsent: number
+  readonly unread: number
+  readonly retransmits: number
+  readonly congestion: string | undefined
+  readonly sack: boolean
+  readonly timestamps: boolean
+  readonly windowScale: readonly [send: number, receive: number]
+}
+
+/** A connection, as the application holds it. */
+export class TcpConnection {
+  /** The TCB (for tests and the socket layer). */
+  readonly tcb: Tcb
+
+  constructor(tcb: Tcb) {
+    this.tcb = tcb
+  }
+
+  get localAddress(): number {
+    return this.tcb.localAddress
+  }
+  get localPort(): number {
+    return this.tcb.localPort
+  }
+  get remoteAddress(): number {
+    return this.tcb.remoteAddress
+  }
+  get remotePort(): number {
+    return this.tcb.remotePort
+  }
+  get state(): TcpState {
+    return this.tcb.state
+  }
+
+  /**
+   * SEND (RFC 9293 §3.10.2): copies `data` into the send buffer and sends
+   * what the windows allow, waiting while the buffer is full. Fails once the
+   * connection is reset or timed out, or after `shutdown`/`close` (EPIPE).
+   */
+  write(data: Uint8Array): Effect.Effect<void, TcpError> {
+    const tcb = this.tcb
+    return Effect.gen(function*() {
+      let from = 0
+      while (from < data.length) {
+        const refused = sendRefusal(tcb)
+        if (refused !== undefined) return yield* refused
+        const taken = tcb.send.write(data, from)
+        if (taken > 0) {
+          from += taken
+          tcb.sendEnd = seqAdd(tcb.sendEnd, taken)
+          restartAfterIdle(tcb)
+          tcb.cwndLimited = pushData(tcb)
+        }
+        if (from < data.length && tcb.send.free === 0) {
+          Latch.closeUnsafe(tcb.writable)
+          yield* Latch.await(tcb.writable)
+        }
+      }
+    })
+  }
+
+  /**
+   * RECEIVE (RFC 9293 §3.10.3): up to `max` bytes in order, waiting for
+   * them; `undefined` at the end of the peer's data (its FIN). The bytes are
+   * the caller's to keep.
+   */
+  read(max = 64 * 1024): Effect.Effect<Uint8Array | undefined, TcpError> {
+    const tcb = this.tcb
+    return Effect.gen(function*() {
+      for (;;) {
+        if (tcb.receive.length > 0) {
+          const chunk = tcb.receive.read(max)
+          windowUpdate(tcb)
+          return chunk
+        }
+        if (tcb.error !== undefined) return yield* tcb.error
+        if (tcb.finReceived || tcb.state === "CLOSED") return undefined
+        Latch.closeUnsafe(tcb.readable)
+        yield* Latch.await(tcb.readable)
+      }
+    })
+  }
+
+  /** Reads everything until the peer's FIN. */
+  readAll(): Effect.Effect<Uint8Array, TcpError> {
+    const connection = this
+    return Effect.gen(function*() {
+      const chunks: Array<Uint8Array> = []
+      let total = 0
+      for (;;) {
+        const chunk = yield* connection.read()
+        if (chunk === undefined) break
+        chunks.push(chunk)
+        total += chunk.length
+      }
+      const out = new Uint8Array(total)
+      let at = 0
+      for (const chunk of chunks) {
+        out.set(chunk, at)
+        at += chunk.length
+      }
+      return out
+    })
+  }
+
+  /** Half-close (shutdown(SHUT_WR), RFC 9293 §3.10.4): a FIN follows the data written; reading goes on. */
+  shutdown(): Effect.Effect<void> {
+    const tcb = this.tcb
+    return Effect.sync(() => shutdownSending(tcb))
+  }
+
+  /**
+   * CLOSE (RFC 9293 §3.10.4): no more reading or writing. The FIN exchange
+   * finishes in the background; with unread data the connection is reset
+   * instead (RFC 2525 §2.17, Linux `TCPAbortOnClose`). Returns at once.
+   */
+  close(): Effect.Effect<void> {
+    const tcb = this.tcb
+    return Effect.sync(() => closeConnection(tcb))
+  }
+
+  /** ABORT (RFC 9293 §3.10.5): RST now; everything queued is dropped. */
+  abort(): Effect.Effect<void> {
+    const tcb = this.tcb
+    return Effect.sync(() => abortConnection(tcb))
+  }
+
+  /** Waits until the connection is gone (CLOSED, or TIME-WAIT). */
+  get whenClosed(): Effect.Effect<void> {
+    return Latch.await(this.tcb.closed)
+  }
+
+  /** TCP_NODELAY. */
+  setNoDelay(on: boolean): void {
+    this.tcb.noDelay = on
+    if (on) this.tcb.cwndLimited = pushData(this.tcb)
+  }
+
+  /** STATUS (RFC 9293 §3.10.6), as `ss -ti` shows it. */
+  info(): TcpInfo {
+    const tcb = this.tcb
+    return {
+      state: tcb.state,
+      mss: tcb.mss,
+      cwnd: tcb.cc?.cwnd,
+      ssthresh: tcb.cc?.ssthresh,
+      srtt: tcb.rtt.srtt,
+      rto: tcb.rtt.rto,
+      sendWindow: tcb.sndWnd,
+      receiveWindow: receiveWindow(tcb),
+      inFlight: tcb.inFlight,
+      unsent: tcb.unsent,
+      unread: tcb.receive.length,
+      retransmits: tcb.retransmits,
+      congestion: tcb.cc?.algorithm,
+      sack: tcb.sack,
+      timestamps: tcb.timestamps,
+      windowScale: [tcb.sndWscale, tcb.rcvWscale]
+    }
+  }
+}
+
+/** Why a write cannot go on now, if it cannot. */
+const sendRefusal = (tcb: Tcb): TcpError | undefined => {
+  if (tcb.error !== undefined) return tcb.error
+  if (tcb.finQueued) return new TcpError({ reason: "broken-pipe", detail: tcb.toString() })
+  if (tcb.state !== "ESTABLISHED" && tcb.state !== "CLOSE-WAIT") return new TcpError({ reason: "not-connected", detail: tcb.toString() })
+  return undefined
+}
+
+/** RFC 5681 §4.1: after an idle period longer than the RTO, cwnd restarts from the initial window. */
+const restartAfterIdle = (tcb: Tcb): void => {
+  const cc = tcb.cc
+  if (cc === undefined || tcb.inFlight !== 0 || tcb.lastSend === 0) return
+  const now = tcb.host.timers.now()
+  if (now - tcb.lastSend > tcb.rtt.rto) cc.onIdleRestart(now, initialWindow(tcb.mss))
+}
+
+/**
+ * After a read made room: offer the larger window now if it at least doubles
+ * the one offered (Linux `tcp_cleanup_rbuf`), so a sender held by a small or
+ * zero window learns at once (RFC 9293 §3.8.6.2.2).
+ */
+const windowUpdate = (tcb: Tcb): void => {
+  if (tcb.state !== "ESTABLISHED" && tcb.state !== "FIN-WAIT-1" && tcb.state !== "FIN-WAIT-2") return
+  const offered = receiveWindow(tcb)
+  const possible = receiveSpace(tcb)
+  if (possible >= 2 * offered && possible - offered >= tcb.rcvMss) sendAck(tcb)
+}
+
+/** Queues the FIN (RFC 9293 §3.10.4 CLOSE's sending half) and moves to FIN-WAIT-1 or LAST-ACK. */
+const shutdownSending = (tcb: Tcb): void => {
+  if (tcb.finQueued) return
+  switch (tcb.state) {
+    case "SYN-SENT":
+      return done(tcb) // nothing was sent: the attempt just ends
+    case "SYN-RECEIVED":
+    case "ESTABLISHED":
+      tcb.finQueued = true
+      tcb.state = "FIN-WAIT-1"
+      break
+    case "CLOSE-WAIT":
+      tcb.finQueued = true
+      tcb.state = "LAST-ACK"
+      break
+    default:
+      return
+  }
+  tcb.cwndLimited = pushData(tcb)
+}
+
+const closeConnection = (tcb: Tcb): void => {
+  if (tcb.state === "CLOSED" || tcb.state === "TIME-WAIT") return
+  tcb.orphan = true
+  tcb.readClosed = true
+  if (tcb.receive.length > 0 && isSynchronized(tcb.state)) {
+    tcb.host.stats.TCPAbortOnClose++
+    return abortConnection(tcb)
+  }
+  shutdownSending(tcb)
+  if (tcb.state === "FIN-WAIT-2") tcb.timeWaitTimer.arm(tcb.host.settings.finTimeout)
+}
+
+const abortConnection = (tcb: Tcb): void => {
+  if (tcb.state === "CLOSED") return
+  if (isSynchronized(tcb.state) || tcb.state === "SYN-RECEIVED") sendReset(tcb)
+  done(tcb, new TcpError({ reason: "connection-aborted", detail: tcb.toString() }))
+}
+
+/** A listening endpoint, as the application holds it. */
+export class TcpListener {
+  readonly listener: Listener
+  private readonly tcp: Tcp
+
+  constructor(tcp: Tcp, listener: Listener) {
+    this.tcp = tcp
+    this.listener = listener
+  }
+
+  get localPort(): number {
+    return this.listener.localPort
+  }
+  get localAddress(): number {
+    return this.listener.localAddress
+  }
+
+  /** Waits for the next connection that completed its handshake. */
+  get accept(): Effect.Effect<TcpConnection, TcpError> {
+    const listener = this.listener
+    return Effect.gen(function*() {
+      for (;;) {
+        if (listener.closed) return yield* new TcpError({ reason: "invalid-argument", detail: "accept on a closed listener" })
+        const tcb = listener.take()
+        if (tcb !== undefined) {
+          tcb.listener = undefined
+          return new TcpConnection(tcb)
+        }
+        yield* Latch.await(listener.ready)
+      }
+    })
+  }
+
+  /** Stops listening; connections not yet accepted are reset. */
+  close(): Effect.Effect<void> {
+    const tcp = this.tcp
+    const listener = this.listener
+    return Effect.sync(() => {
+      tcp.closeListener(listener, abortConnection)
+      Latch.openUnsafe(listener.ready)
+    })
+  }
+}
+
+/**
+ * OPEN, active (RFC 9293 §3.10.1): connects to `address:port` and waits for
+ * the handshake; the connection is closed (gracefully) with the scope.
+ */
+export const connect = (
+  tcp: Tcp,
+  address: number,
+  port: number,
+  options: ConnectOptions = {}
+): Effect.Effect<TcpConnection, TcpError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.gen(function*() {
+      const tcb = tcp.connect(address, port, options)
+      if (tcb instanceof TcpError) return yield* tcb
+      yield* Effect.onInterrupt(Latch.await(tcb.opened), () => Effect.sync(() => abortConnection(tcb)))
+      if (tcb.error !== undefined) return yield* tcb.error
+      if (tcb.state === "CLOSED") return yield* new TcpError({ reason: "connection-aborted", detail: tcb.toString() })
+      return new TcpConnection(tcb)
+    }),
+    (connection) => connection.close()
+  )
+
+/** OPEN, passive (RFC 9293 §3.10.1): listens on `port`; stops listening with the scope. */
+export const listen = (
+  tcp: Tcp,
+  port: number,
+  options: ListenOptions = {}
+): Effect.Effect<TcpListener, TcpError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      const listener = tcp.listen(port, options)
+      return listener instanceof TcpError ? Effect.fail(listener) : Effect.succeed(new TcpListener(tcp, listener))
+    }),
+    (listener) => listener.close()
+  )

@@ -1,0 +1,274 @@
+/**
+ * The Transmission Control Block (RFC 9293 §3.3.1): everything a
+ * connection remembers — its state, the send and receive sequence variables,
+ * the options agreed in the handshake, the RTT estimator and congestion
+ * state, its buffers and timers, and what the application waits on. The
+ * behaviour lives in the modules that act on it (input, output, recovery,
+ * timers).
+ */
+import { Latch } from "effect"
+import type { CongestionController } from "./congestion/congestion-control.ts"
+import type { TcpHost } from "./context.ts"
+import type { Listener } from "./listener.ts"
+import type { FourTuple, TcpBinding } from "./lookup.ts"
+import { ReassemblyQueue, ReceiveBuffer } from "./receive-buffer.ts"
+import { RttEstimator } from "./rtt.ts"
+import { SendBuffer } from "./send-buffer.ts"
+import type { TcpError } from "./settings.ts"
+import { ConnectionTimer } from "./timer.ts"
+
+/** Connection states (RFC 9293 §3.3.2), with RFC 9293's names. */
+export type TcpState =
+  | "CLOSED"
+  | "LISTEN"
+  | "SYN-SENT"
+  | "SYN-RECEIVED"
+  | "ESTABLISHED"
+  | "FIN-WAIT-1"
+  | "FIN-WAIT-2"
+  | "CLOSE-WAIT"
+  | "CLOSING"
+  | "LAST-ACK"
+  | "TIME-WAIT"
+
+/** States in which the connection is synchronized (RFC 9293 §3.5.2: after the handshake). */
+export const isSynchronized = (state: TcpState): boolean =>
+  state !== "CLOSED" && state !== "LISTEN" && state !== "SYN-SENT" && state !== "SYN-RECEIVED"
+
+
+/** What the core asks of the SACK scoreboard (RFC 6675; `sack/scoreboard.ts`). */
+export interface SackScoreboard {
+  /** Records an ACK's SACK blocks above `una` (up to `highData`); trims below `una`. */
+  readonly update: (
+    una: number,
+    highData: number,
+    blocks: ReadonlyArray<{ readonly left: number; readonly right: number }>
+  ) => { readonly newlySacked: number; readonly dsack: boolean }
+  /** RFC 6675 IsLost(seq). */
+  readonly isLost: (seq: number, smss: number) => boolean
+  /** RFC 6675 SetPipe(). */
+  readonly pipe: (una: number, highData: number, highRxt: number, smss: number) => number
+  /** RFC 6675 NextSeg(). */
+  readonly nextSeg: (
+    una: number,
+    highData: number,
+    highRxt: number,
+    smss: number,
+    newDataAvailable: number
+  ) => { readonly seq: number; readonly length: number; readonly kind: "retransmit" | "new" | "rescue" } | undefined
+  /** The SACKed ranges, lowest first. */
+  readonly blocks: () => ReadonlyArray<{ readonly left: number; readonly right: number }>
+  readonly clear: () => void
+}
+
+/** The callbacks a connection's timers run (the timers module supplies them). */
+export interface TimerActions {
+  readonly retransmit: (tcb: Tcb) => void
+  readonly delayedAck: (tcb: Tcb) => void
+  readonly keepalive: (tcb: Tcb) => void
+  readonly timeWait: (tcb: Tcb) => void
+}
+
+/** One connection's TCB. */
+export class Tcb implements FourTuple {
+  /** The host's TCP. */
+  readonly host: TcpHost
+  state: TcpState = "CLOSED"
+  readonly localAddress: number
+  readonly localPort: number
+  readonly remoteAddress: number
+  readonly remotePort: number
+  /** Opened by a listener (passive open). */
+  passive = false
+  /** The listener that made it, until the application accepts it. */
+  listener: Listener | undefined = undefined
+  /** Its hold on the local port (released when it closes). */
+  binding: TcpBinding | undefined = undefined
+  /** The peer and we both sent Window Scale (RFC 7323 §2.2): windows are scaled. */
+  windowScaling = false
+
+  // ---- send sequence variables (RFC 9293 §3.3.1)
+  /** Initial send sequence number. */
+  iss = 0
+  /** Oldest unacknowledged sequence number. */
+  sndUna = 0
+  /** Next sequence number to send (rewound to SND.UNA by a retransmission timeout). */
+  sndNxt = 0
+  /** Highest sequence number sent plus one (RFC 6675 HighData); ACKs are valid up to it. */
+  sndMax = 0
+  /** Send window: the peer's advertised window, scaled (bytes). */
+  sndWnd = 0
+  /** The largest window the peer has advertised (RFC 5961 §5.2 MAX.SND.WND; sender SWS avoidance). */
+  maxSndWnd = 0
+  /** Segment sequence and acknowledgment numbers of the last window update. */
+  sndWl1 = 0
+  sndWl2 = 0
+
+  // ---- receive sequence variables
+  /** Initial receive sequence number. */
+  irs = 0
+  /** Next sequence number expected. */
+  rcvNxt = 0
+  /** The right edge of the window last advertised (RCV.NXT + RCV.WND then); never moved left (RFC 9293 §3.8.6). */
+  rcvAdv = 0
+  /** RCV.NXT when the last ACK was sent (RFC 7323 §4.3 Last.ACK.sent). */
+  lastAckSent = 0
+
+  // ---- options agreed in the handshake
+  /** Our maximum segment size for sending: the peer's MSS, the path MTU, minus the options we always send. */
+  mss = 536
+  /** The MSS we announced (what we expect to receive). */
+  rcvMss = 536
+  /** Shift applied to windows the peer sends (its Window Scale option, RFC 7323 §2.2), 0 without. */
+  sndWscale = 0
+  /** Shift we apply to windows we send. */
+  rcvWscale = 0
+  /** Both sides sent Timestamps (RFC 7323 §3). */
+  timestamps = false
+  /** TS.Recent and when it was set (µs) (RFC 7323 §4.3, §5.5). */
+  tsRecent = 0
+  tsRecentAge = 0
+  /** Random offset of our TSval clock (RFC 7323 §5.4). */
+  tsOffset = 0
+  /** Both sides sent SACK-Permitted (RFC 2018 §2). */
+  sack = false
+
+  // ---- data
+  /** The sequence number after the last byte the application wrote (where a FIN goes). */
+  sendEnd = 0
+  readonly send: SendBuffer
+  readonly receive: ReceiveBuffer
+  readonly reassembly: ReassemblyQueue
+  /** The application closed its sending side: a FIN follows the data (RFC 9293 §3.10.4). */
+  finQueued = false
+  /** The FIN was received and taken in order (end of the peer's data). */
+  finReceived = false
+  /** Where the peer's FIN is, once a segment carried it (it may wait for a gap below to fill). */
+  finSeqReceived: number | undefined = undefined
+  /** The application will not read any more (close): more data from the peer resets the connection. */
+  readClosed = false
+  /** The application let go of the connection entirely (closed it); the stack finishes the FIN exchange alone. */
+  orphan = false
+  /** Disable Nagle (TCP_NODELAY). */
+  noDelay = false
+
+  // ---- RTT, congestion and loss recovery
+  readonly rtt: RttEstimator
+  /** Congestion control, made once the MSS is known (at ESTABLISHED). */
+  cc: CongestionController | undefined = undefined
+  /** The timed segment: its sequence number and send time, or undefined (Karn's rule: not a retransmission). */
+  rtSeq: number | undefined = undefined
+  rtTime = 0
+  /** Consecutive duplicate ACKs (RFC 5681 §3.2). */
+  dupAcks = 0
+  /** In loss recovery (fast recovery, RFC 6582; SACK recovery, RFC 6675). */
+  inRecovery = false
+  /** RFC 6582 `recover` / RFC 6675 RecoveryPoint: HighData when recovery began. */
+  recoveryPoint = 0
+  /** RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery. */
+  highRxt = 0
+  /** The SACK scoreboard, when SACK was agreed. */
+  scoreboard: SackScoreboard | undefined = undefined
+  /** The sender was limited by cwnd when it last sent (RFC 7661). */
+  cwndLimited = false
+  /** Times the retransmission timer expired in a row (for `retries` and SYN retries). */
+  retransmits = 0
+  /** When data was last sent (µs), for the idle restart (RFC 5681 §4.1) and keepalives. */
+  lastSend = 0
+  /** When a segment was last received (µs), for keepalives. */
+  lastReceive = 0
+  /** Keepalive probes sent without an answer. */
+  keepaliveProbes = 0
+  /** Keepalives on (SO_KEEPALIVE). */
+  keepalive = false
+  /** Abort if sent data stays unacknowledged this long (RFC 5482 User Timeout, TCP_USER_TIMEOUT), µs. */
+  userTimeout: number | undefined = undefined
+  /** When the oldest unacknowledged data was first sent (for the user timeout). */
+  unackedSince: number | undefined = undefined
+
+  // ---- ACK generation (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2)
+  /** Bytes received since the last ACK sent. */
+  unackedBytes = 0
+  /** ACK every segment for this many more segments (Linux's quick-ack mode at the start). */
+  quickAcks = 16
+
+  // ---- timers
+  readonly retransmitTimer: ConnectionTimer
+  readonly delayedAckTimer: ConnectionTimer
+  readonly keepaliveTimer: ConnectionTimer
+  readonly timeWaitTimer: ConnectionTimer
+
+  // ---- what the application waits on
+  /** Open when there is data to read, EOF or an error. */
+  readonly readable = Latch.makeUnsafe(false)
+  /** Open when the send buffer has room or there is an error. */
+  readonly writable = Latch.makeUnsafe(true)
+  /** Open once the connection is established or has failed (connect waits on it). */
+  readonly opened = Latch.makeUnsafe(false)
+  /** Open once the connection is CLOSED (or TIME-WAIT). */
+  readonly closed = Latch.makeUnsafe(false)
+  /** The error that ended the connection (ECONNRESET, ETIMEDOUT…), reported to every waiter. */
+  error: TcpError | undefined = undefined
+  /** The last ICMP error (RFC 1122 §4.2.3.9 soft error), reported if the connection times out. */
+  softError: TcpError | undefined = undefined
+
+  constructor(host: TcpHost, tuple: FourTuple) {
+    const settings = host.settings
+    const timers = host.timers
+    const actions = host.timerActions
+    this.host = host
+    this.localAddress = tuple.localAddress
+    this.localPort = tuple.localPort
+    this.remoteAddress = tuple.remoteAddress
+    this.remotePort = tuple.remotePort
+    this.send = new SendBuffer(settings.sendBuffer)
+    this.receive = new ReceiveBuffer(settings.receiveBuffer)
+    this.reassembly = new ReassemblyQueue(settings.receiveBuffer)
+    this.rtt = new RttEstimator({ minRto: settings.minRto, maxRto: settings.maxRto })
+    this.retransmitTimer = new ConnectionTimer(timers, () => actions.retransmit(this))
+    this.delayedAckTimer = new ConnectionTimer(timers, () => actions.delayedAck(this))
+    this.keepaliveTimer = new ConnectionTimer(timers, () => actions.keepalive(this))
+    this.timeWaitTimer = new ConnectionTimer(timers, () => actions.timeWait(this))
+  }
+
+  /** Bytes sent and not yet acknowledged (sequence space, SYN and FIN included). */
+  get inFlight(): number {
+    return (this.sndNxt - this.sndUna) >>> 0
+  }
+
+  /** Bytes written and not yet sent. */
+  get unsent(): number {
+    return Math.max(0, (this.sendEnd - this.sndNxt) | 0)
+  }
+
+  /** The FIN is due: the application shut down sending and SND.NXT has reached the end of its data. */
+  get finDue(): boolean {
+    return this.finQueued && this.sndNxt === this.sendEnd
+  }
+
+  /** The FIN was sent (its sequence number is below SND.MAX). */
+  get finSent(): boolean {
+    return this.finQueued && ((this.sndMax - this.sendEnd) | 0) > 0
+  }
+
+  /** Our FIN was acknowledged. */
+  get finAcked(): boolean {
+    return this.finQueued && ((this.sndUna - this.sendEnd) | 0) > 0
+  }
+
+  /**
+   * The offset in the send buffer of data sequence number `seq`: the buffer
+   * starts at SND.UNA, or at ISS + 1 while the SYN is unacknowledged.
+   */
+  bufferOffset(seq: number): number {
+    const dataStart = (this.iss + 1) >>> 0
+    const front = ((this.sndUna - dataStart) | 0) > 0 ? this.sndUna : dataStart
+    return (seq - front) | 0
+  }
+
+  /** `a.b.c.d:p → a.b.c.d:p`, for errors and traces. */
+  toString(): string {
+    const ip = (a: number): string => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`
+    return `${ip(this.localAddress)}:${this.localPort} → ${ip(this.remoteAddress)}:${this.remotePort}`
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * A connection timer (the kernel's `sk_reset_timer`): armed and re-armed
+ * far more often than it fires (every ACK moves the retransmission timer),
+ * so it keeps at most one entry in the host's `TimerQueue` and moves only a
+ * deadline. An entry that comes due before the deadline arms the next one;
+ * re-arming later costs nothing, re-arming earlier adds an entry.
+ */
+import type { TimerHandle, TimerQueue } from "@netstack/l2"
+
+/** One re-armable timer of a connection. */
+export class ConnectionTimer {
+  /** When it fires (µs), or undefined when stopped. */
+  private deadline: number | undefined = undefined
+  /** The queue entry that will look at the deadline, and when it is due. */
+  private entry: TimerHandle | undefined = undefined
+  private readonly timers: TimerQueue
+  private readonly fire: () => void
+  private readonly onEntry = (): void => {
+    this.entry = undefined
+    const deadline = this.deadline
+    if (deadline === undefined) return
+    if (deadline > this.timers.now()) {
+      this.entry = this.timers.schedule(deadline, this.onEntry)
+      return
+    }
+    this.deadline = undefined
+    this.fire()
+  }
+
+  constructor(timers: TimerQueue, fire: () => void) {
+    this.timers = timers
+    this.fire = fire
+  }
+
+  /** Whether the timer is armed. */
+  get armed(): boolean {
+    return this.deadline !== undefined
+  }
+
+  /** When it will fire, or undefined. */
+  get at(): number | undefined {
+    return this.deadline
+  }
+
+  /** Fires `delay` µs from now (replacing any earlier setting). */
+  arm(delay: number): void {
+    this.armAt(this.timers.now() + delay)
+  }
+
+  /** Fires at `deadline` (µs on the host clock). */
+  armAt(deadline: number): void {
+    this.deadline = deadline
+    if (this.entry === undefined || this.entry.at > deadline) {
+      this.timers.cancel(this.entry)
+      this.entry = this.timers.schedule(deadline, this.onEntry)
+    }
+  }
+
+  /** Arms it unless it is armed already. */
+  ensure(delay: number): void {
+    if (this.deadline === undefined) this.arm(delay)
+  }
+
+  /** Stops it (its queue entry stays, to be reused by the next `arm`, and does nothing when due). */
+  stop(): void {
+    this.deadline = undefined
+  }
+
+  /** Stops it and drops its queue entry (the connection is gone). */
+  dispose(): void {
+    this.deadline = undefined
+    if (this.entry !== undefined) {
+      this.timers.cancel(this.entry)
+      this.entry = undefined
+    }
+  }
+}

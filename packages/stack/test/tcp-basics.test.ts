@@ -1,0 +1,54 @@
+/**
+ * TCP between two hosts on a wire, under TestClock: the handshake, data
+ * both ways, half-close and close, refused connections.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { advanceClock, Network, whileClockAdvances } from "@netstack/stack"
+import { Duration, Effect, Fiber } from "effect"
+
+const pair = (impairments = { delay: Duration.millis(1) }) =>
+  Effect.gen(function*() {
+    const net = Network.make()
+    const a = yield* net.host("a")
+    const b = yield* net.host("b")
+    const link = yield* net.link(a, b, { a: "10.0.0.1/24", b: "10.0.0.2/24", impairments })
+    return { net, a, b, link }
+  })
+
+const pattern = (n: number, seed = 7): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff)
+
+describe("TCP basics", () => {
+  it.effect("handshake, data both ways, and a graceful close", () =>
+    Effect.gen(function*() {
+      const { a, b } = yield* pair()
+      const server = yield* b.listen(80)
+      const serverSide = yield* Effect.forkChild(Effect.gen(function*() {
+        const conn = yield* server.accept
+        const request = yield* conn.readAll()
+        yield* conn.write(request.map((x) => x ^ 0xff))
+        yield* conn.close()
+        return request.length
+      }))
+      const result = yield* whileClockAdvances(Effect.scoped(Effect.gen(function*() {
+        const conn = yield* a.connect("10.0.0.2", 80)
+        const data = pattern(100_000)
+        yield* conn.write(data)
+        yield* conn.shutdown()
+        const reply = yield* conn.readAll()
+        return { sent: data, reply, info: conn.info() }
+      })), 20_000)
+      expect(result._tag).toBe("Success")
+      if (result._tag !== "Success") return
+      expect(result.success.reply).toEqual(result.success.sent.map((x) => x ^ 0xff))
+      expect(yield* Fiber.join(serverSide)).toBe(100_000)
+      yield* advanceClock(100)
+      console.log(JSON.stringify(a.tcp.stats), result.success.info)
+    }))
+
+  it.effect("a closed port answers RST: connection refused", () =>
+    Effect.gen(function*() {
+      const { a } = yield* pair()
+      const result = yield* whileClockAdvances(Effect.scoped(a.connect("10.0.0.2", 81)))
+      expect(result._tag === "Failure" ? result.failure.reason : "").toBe("connection-refused")
+    }))
+})
