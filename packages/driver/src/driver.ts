@@ -297,7 +297,9 @@ const makeDriver = (
         stats.gsoSegments += segments.length
         frames = segments
       } else if (packet.meta.checksum._tag === "Partial" && !offloads.txChecksum) {
-        if (resolvePartialChecksum(packet) !== undefined) {
+        // A computed zero goes out as 0xFFFF (Linux `skb_checksum_help`, CSUM_MANGLED_0): for UDP zero means
+        // "no checksum" (RFC 768), for TCP the two are the same ones'-complement value.
+        if (resolvePartialChecksum(packet, 0xffff) !== undefined) {
           stats.txDropped++
           packet.release()
           return "dropped"

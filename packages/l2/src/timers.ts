@@ -41,6 +41,8 @@ export class TimerQueue {
   private batchNow = -1
   /** Timers that have run. */
   fired = 0
+  /** Callbacks that threw (a bug in the layer that scheduled them); the queue carries on. */
+  failures = 0
 
   private constructor(clock: Clock.Clock) {
     this.clock = clock
@@ -126,7 +128,12 @@ export class TimerQueue {
       this.pop()
       if (this.cancelled.delete(e.id)) continue
       this.fired++
-      e.run()
+      try {
+        e.run()
+      } catch {
+        // A callback's bug must not stop the host's other timers (the fiber would die): counted, never thrown.
+        this.failures++
+      }
     }
   }
 

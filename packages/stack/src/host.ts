@@ -32,7 +32,7 @@ import {
   PmtuCache,
   type Route
 } from "@netstack/l3"
-import { connect, CongestionControl, type ConnectOptions, cubic, listen, type ListenOptions, Tcp, type TcpConnection, TcpError, type TcpListener, type TcpSettings, Udp } from "@netstack/l4"
+import { connect, CongestionControl, EphemeralPorts, type ConnectOptions, cubic, listen, type ListenOptions, Tcp, type TcpConnection, TcpError, type TcpListener, type TcpSettings, Udp } from "@netstack/l4"
 import { EtherTypes, ipv4FromString } from "@netstack/wire"
 import { Clock, Context, Effect, Layer, Random, Schema, type Scope } from "effect"
 
@@ -156,7 +156,9 @@ export class Host {
       ip.forwarding = options.forwarding ?? false
       const control = Icmp.attach(ip, new IcmpRateLimiter(), link.drops)
       icmp = control
-      const udp = Udp.attach(ip, { drops: link.drops, random: () => random.nextDoubleUnsafe() })
+      // One ephemeral port range per namespace, shared by UDP and TCP (Linux `ip_local_port_range`, RFC 6056).
+      const ephemeral = EphemeralPorts.makeDefault(() => random.nextDoubleUnsafe())
+      const udp = Udp.attach(ip, { drops: link.drops, random: () => random.nextDoubleUnsafe(), ephemeral })
       // The congestion control algorithm is chosen by Layer (`CongestionControl`); CUBIC, as Linux, without one.
       const congestion = yield* Effect.serviceOption(CongestionControl)
       const tcp = Tcp.attach({
@@ -166,6 +168,7 @@ export class Host {
         drops: link.drops,
         random: () => random.nextDoubleUnsafe(),
         congestion: congestion._tag === "Some" ? congestion.value : cubic,
+        ephemeral,
         ...(options.tcp === undefined ? {} : { settings: options.tcp })
       })
       link.addProtocol(EtherTypes.ipv4, (packet, device) => ip.receive(packet, device))

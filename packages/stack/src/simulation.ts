@@ -9,8 +9,9 @@ import { TestClock } from "effect/testing"
 
 /**
  * Runs `effect` while the test clock moves on in `stepMillis` steps, until
- * it completes or `limitMillis` have passed; returns its result (success or
- * failure) or, if it never completed, waits for it on a still clock.
+ * it completes, and returns its result (success or failure). An effect still
+ * running after `limitMillis` of simulated time is interrupted and the call
+ * dies with a defect saying so (a test fails instead of hanging).
  */
 export const whileClockAdvances = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
@@ -21,6 +22,10 @@ export const whileClockAdvances = <A, E, R>(
     const fiber = yield* Effect.forkChild(Effect.result(effect))
     const step = Duration.millis(stepMillis)
     for (let t = 0; t < limitMillis && fiber.pollUnsafe() === undefined; t += stepMillis) yield* TestClock.adjust(step)
+    if (fiber.pollUnsafe() === undefined) {
+      yield* Fiber.interrupt(fiber)
+      return yield* Effect.die(new Error(`whileClockAdvances: not done after ${limitMillis} ms of simulated time`))
+    }
     return yield* Fiber.join(fiber)
   })
 

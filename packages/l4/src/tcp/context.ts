@@ -14,7 +14,8 @@ import type { CongestionAlgorithm } from "./congestion/congestion-control.ts"
 import type { TcpSettings } from "./settings.ts"
 import type { TcpStats } from "./stats.ts"
 import type { Segment } from "./segment.ts"
-import type { SackScoreboard, Tcb, TimerActions } from "./tcb.ts"
+import type { Scoreboard } from "./sack/index.ts"
+import type { Tcb, TimerActions } from "./tcb.ts"
 
 /** A host's TCP, as its connections see it. */
 export interface TcpHost {
@@ -33,7 +34,7 @@ export interface TcpHost {
   /** Whether a passive connection's listener has room in its accept queue. */
   readonly acceptRoom: (tcb: Tcb) => boolean
   /** A SACK scoreboard for a connection that agreed SACK. */
-  readonly makeScoreboard: () => SackScoreboard
+  readonly makeScoreboard: () => Scoreboard
   /**
    * Sends the RST that answers `seg` when there is no connection for it (RFC 9293 §3.10.7.1):
    * `<SEQ=SEG.ACK><CTL=RST>` if it had an ACK, else `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.

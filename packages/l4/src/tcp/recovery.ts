@@ -37,12 +37,14 @@ export const processAck = (tcb: Tcb, seg: Segment, windowChanged: boolean): void
   const priorFlight = flightSize(tcb)
   let newlySacked = 0
   const scoreboard = tcb.scoreboard
-  if (scoreboard !== undefined && seg.sackCount > 0) {
+  const acked = seqDiff(ack, tcb.sndUna)
+  if (scoreboard !== undefined && (seg.sackCount > 0 || acked > 0)) {
     const update = scoreboard.update(seqMax(ack, tcb.sndUna), tcb.sndMax, seg.sackBlocks.slice(0, seg.sackCount))
     newlySacked = update.newlySacked
     if (update.dsack) host.stats.TCPDSACKRecv++
+    // The receiver dropped data it had SACKed (RFC 2018 §8): forget the SACK marks (Linux tcp_check_sack_reneging).
+    if (update.reneging) scoreboard.clear()
   }
-  const acked = seqDiff(ack, tcb.sndUna)
   if (acked > 0) {
     newData(tcb, ack, acked, now, priorFlight)
   } else if (isDuplicateAck(tcb, seg, windowChanged, newlySacked)) {
@@ -130,9 +132,12 @@ const enterRecovery = (tcb: Tcb, now: number, flight: number): void => {
   tcb.recoveryPoint = tcb.sndMax
   tcb.highRxt = tcb.sndUna
   if (tcb.scoreboard !== undefined) {
-    // RFC 6675 §5 (4.2): cwnd = ssthresh; then send by NextSeg() while pipe allows.
+    // RFC 6675 §5 (4.2)-(4.3): cwnd = ssthresh, retransmit the first segment presumed lost, then NextSeg() while
+    // pipe allows.
     stats.TCPSackRecovery++
     cc.setCwnd(cc.ssthresh)
+    retransmitHead(tcb)
+    tcb.highRxt = seqMax(tcb.highRxt, seqAdd(tcb.sndUna, Math.min(tcb.mss, Math.max(1, seqDiff(tcb.sndMax, tcb.sndUna)))))
     return
   }
   stats.TCPRenoRecovery++
@@ -189,6 +194,8 @@ export const retransmissionTimeout = (tcb: Tcb): void => {
   tcb.recoveryPoint = tcb.sndMax
   tcb.rtSeq = undefined
   tcb.sndNxt = tcb.sndUna
+  // RFC 2018 §5.1: after a timeout the SACK marks are forgotten (the receiver may have reneged).
+  tcb.scoreboard?.clear()
   tcb.retransmitTimer.stop()
   pushData(tcb)
   if (!tcb.retransmitTimer.armed && tcb.sndUna !== tcb.sndMax) tcb.retransmitTimer.arm(tcb.rtt.rto)

@@ -44,8 +44,6 @@ export interface TcpSettings {
   readonly maxSynBacklog: number
   /** Connections (all states but LISTEN) a host may hold. */
   readonly maxConnections: number
-  /** Local ports for connect (ip_local_port_range). */
-  readonly ephemeralPorts: readonly [low: number, high: number]
 }
 
 /** Linux's defaults (buffers sized for fast in-process links). */
@@ -68,8 +66,7 @@ export const DEFAULT_TCP_SETTINGS: TcpSettings = {
   sack: true,
   synCookies: "overflow",
   maxSynBacklog: 256,
-  maxConnections: 1_000_000,
-  ephemeralPorts: [32768, 60999]
+  maxConnections: 1_000_000
 }
 
 /** Why a TCP operation failed. */

@@ -12,6 +12,7 @@ import type { TcpHost } from "./context.ts"
 import type { Listener } from "./listener.ts"
 import type { FourTuple, TcpBinding } from "./lookup.ts"
 import { ReassemblyQueue, ReceiveBuffer } from "./receive-buffer.ts"
+import type { Scoreboard } from "./sack/index.ts"
 import { RttEstimator } from "./rtt.ts"
 import { SendBuffer } from "./send-buffer.ts"
 import type { TcpError } from "./settings.ts"
@@ -35,31 +36,6 @@ export type TcpState =
 export const isSynchronized = (state: TcpState): boolean =>
   state !== "CLOSED" && state !== "LISTEN" && state !== "SYN-SENT" && state !== "SYN-RECEIVED"
 
-
-/** What the core asks of the SACK scoreboard (RFC 6675; `sack/scoreboard.ts`). */
-export interface SackScoreboard {
-  /** Records an ACK's SACK blocks above `una` (up to `highData`); trims below `una`. */
-  readonly update: (
-    una: number,
-    highData: number,
-    blocks: ReadonlyArray<{ readonly left: number; readonly right: number }>
-  ) => { readonly newlySacked: number; readonly dsack: boolean }
-  /** RFC 6675 IsLost(seq). */
-  readonly isLost: (seq: number, smss: number) => boolean
-  /** RFC 6675 SetPipe(). */
-  readonly pipe: (una: number, highData: number, highRxt: number, smss: number) => number
-  /** RFC 6675 NextSeg(). */
-  readonly nextSeg: (
-    una: number,
-    highData: number,
-    highRxt: number,
-    smss: number,
-    newDataAvailable: number
-  ) => { readonly seq: number; readonly length: number; readonly kind: "retransmit" | "new" | "rescue" } | undefined
-  /** The SACKed ranges, lowest first. */
-  readonly blocks: () => ReadonlyArray<{ readonly left: number; readonly right: number }>
-  readonly clear: () => void
-}
 
 /** The callbacks a connection's timers run (the timers module supplies them). */
 export interface TimerActions {
@@ -168,7 +144,7 @@ export class Tcb implements FourTuple {
   /** RFC 6675 HighRxt: the highest sequence number retransmitted in this recovery. */
   highRxt = 0
   /** The SACK scoreboard, when SACK was agreed. */
-  scoreboard: SackScoreboard | undefined = undefined
+  scoreboard: Scoreboard | undefined = undefined
   /** The sender was limited by cwnd when it last sent (RFC 7661). */
   cwndLimited = false
   /** Times the retransmission timer expired in a row (for `retries` and SYN retries). */

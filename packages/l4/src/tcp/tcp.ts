@@ -32,7 +32,7 @@ import { seqAdd, seqGe, seqGt, seqLt } from "./seq.ts"
 import { DEFAULT_TCP_SETTINGS, TcpError, type TcpSettings } from "./settings.ts"
 import { TcpStats } from "./stats.ts"
 import { SynCookies } from "./syn-cookies.ts"
-import { type SackScoreboard, Tcb } from "./tcb.ts"
+import { Tcb } from "./tcb.ts"
 import { timerActions } from "./timers.ts"
 import { Scoreboard } from "./sack/index.ts"
 
@@ -51,6 +51,8 @@ export interface TcpOptions {
   readonly random: () => number
   readonly congestion: CongestionAlgorithm
   readonly settings?: Partial<TcpSettings>
+  /** The host's ephemeral port allocator, shared with UDP as Linux shares `ip_local_port_range`; TCP's own by default. */
+  readonly ephemeral?: EphemeralPorts
 }
 
 /** What `connect` may set. */
@@ -111,9 +113,7 @@ export class Tcp implements TcpHost {
     this.congestion = options.congestion
     this.settings = { ...DEFAULT_TCP_SETTINGS, ...options.settings }
     this.tables = new TcpTables<Tcb, Listener>(options.random, { maxEntries: this.settings.maxConnections })
-    const [low, high] = this.settings.ephemeralPorts
-    const ports = EphemeralPorts.make({ random: options.random, range: { low, high } })
-    this.ephemeral = ports instanceof EphemeralPorts ? ports : EphemeralPorts.makeDefault(options.random)
+    this.ephemeral = options.ephemeral ?? EphemeralPorts.makeDefault(options.random)
     this.isn = new IsnGenerator(options.random)
     this.cookies = new SynCookies(options.random, { windowScaling: this.settings.windowScaling, sack: this.settings.sack })
   }
@@ -487,7 +487,7 @@ export class Tcp implements TcpHost {
     }
   }
 
-  makeScoreboard(): SackScoreboard {
+  makeScoreboard(): Scoreboard {
     return new Scoreboard()
   }
 

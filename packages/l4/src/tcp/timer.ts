@@ -16,10 +16,13 @@ export class ConnectionTimer {
   private readonly timers: TimerQueue
   private readonly fire: () => void
   private readonly onEntry = (): void => {
+    // The entry is due at its own time (the queue may run it when the float clock is a hair short of it):
+    // judge the deadline against that, not against the clock, or a deadline equal to it would re-arm forever.
+    const dueAt = this.entry?.at ?? this.timers.now()
     this.entry = undefined
     const deadline = this.deadline
     if (deadline === undefined) return
-    if (deadline > this.timers.now()) {
+    if (deadline > dueAt) {
       this.entry = this.timers.schedule(deadline, this.onEntry)
       return
     }

@@ -19,19 +19,21 @@
  * - every ACK: `update(SND.UNA, SND.MAX, blocks)`. An ACK that does not
  *   advance SND.UNA and has `newlySacked > 0` is a "duplicate
  *   acknowledgment" in RFC 6675 §2's sense (DupAcks += 1).
- * - entering recovery (§5 step 4: DupAcks ≥ DupThresh, or
- *   `isLost(SND.UNA, smss)`): RecoveryPoint = SND.MAX; cwnd = ssthresh
- *   (RFC 5681 eq. 4); retransmit the first segment, [una, una + len), and set
- *   `highRxt = rescueRxt = una + len` (§5 step 4.3).
+ * - entering recovery (§5 steps 2.b/2.c: DupAcks ≥ DupThresh, or
+ *   `isLost(SND.UNA, smss)`, IsLost(HighACK + 1)): RecoveryPoint = SND.MAX;
+ *   ssthresh = cwnd = FlightSize / 2 (step 4.2, RFC 5681 eq. 4);
+ *   retransmit the first segment, [una, una + len), and set
+ *   `highRxt = rescueRxt = una + len` (step 4.3).
  * - on each ACK in recovery, after `update`: while cwnd − `pipe(...)` ≥ SMSS
  *   (§5 step C), send `nextSeg(...)`; for `kind: "retransmit"` set
  *   `highRxt = seq + length` (C.2); for `"new"` SND.MAX moves (C.3); for
  *   `"rescue"` set `rescueRxt = recoveryPoint` and leave `highRxt` alone
  *   (NextSeg rule 4). Stop when it returns undefined.
- * - recovery ends when SND.UNA reaches RecoveryPoint (`seqGe(una, recoveryPoint)`,
- *   §5 step A: "a cumulative ACK for a sequence number greater than RecoveryPoint").
+ * - recovery ends when SND.UNA reaches RecoveryPoint (`seqGe(una, recoveryPoint)`:
+ *   §5 step A, a cumulative ACK beyond RFC 6675's inclusive RecoveryPoint).
  * - after a retransmission timeout (RFC 6675 §5.1) either `clear()` — RFC
- *   2018 §5's SHOULD, "expunge the SACK information" — or `markAllLost(SND.MAX)`,
+ *   2018 §5's SHOULD: forget the SACKed bits, the receiver may have
+ *   reneged — or `markAllLost(SND.MAX)`,
  *   what Linux does (`tcp_timeout_mark_lost`: SACK information is kept and
  *   every unSACKed outstanding octet counts as lost). Both are supported;
  *   `update` reports `reneging` (the cumulative ACK stopped at SACKed data,
@@ -270,9 +272,12 @@ export class Scoreboard {
    * n octets above `seq` is ⌈n / SMSS⌉ of them, the fewest SMSS-sized
    * segments that could have carried it. So DupThresh SACKed runs of any
    * size count, like DupThresh duplicate ACKs would (the rule the byte rule
-   * misses for segments smaller than SMSS). Linux counts SACKed packets
-   * (`tcp_mark_head_lost`); a byte scoreboard only knows this lower bound.
-   * O(ranges).
+   * misses for segments smaller than SMSS) — RFC 6675 §5 (2.c) reads
+   * IsLost(HighACK + 1) as "at least three segments have arrived above".
+   * With this count the byte rule is implied (n octets are at least
+   * ⌈n / SMSS⌉ segments); it is kept as the RFC states it. Linux counts SACKed
+   * packets (`tcp_mark_head_lost`); a byte scoreboard only knows this lower
+   * bound. O(ranges).
    */
   isLost(seq: number, smss: number, dupThresh: number = DUP_THRESH): boolean {
     if (!isSeq(seq)) return false
@@ -400,13 +405,15 @@ export class Scoreboard {
   }
 
   /**
-   * The offset from `una` below which every octet IsLost() (0 when none):
-   * IsLost() only grows as the sequence number falls, so one walk down the
-   * ranges finds where it turns true. Includes `markAllLost`'s mark.
+   * The offset from `una` below which every unSACKed octet IsLost(), and at
+   * or above which none is (0 when none is): IsLost() only grows as the
+   * sequence number falls, and between two SACKed ranges it is constant, so
+   * one walk down the ranges finds the highest hole that is lost. Includes
+   * `markAllLost`'s mark. (Inside a SACKed range the boundary could sit
+   * lower, but SetPipe() and NextSeg() only ask about unSACKed octets.)
    */
   private lossBoundary(una: number, win: number, mss: number, d: number): number {
     const marked = this.lostBelow === undefined ? 0 : clipOffset(this.lostBelow, una, win)
-    const bytesLimit = (d - 1) * mss
     let bytesAbove = 0
     let sequencesAbove = 0
     for (let i = this.ranges.length - 1; i >= 0; i--) {
@@ -414,19 +421,10 @@ export class Scoreboard {
       const lo = clipOffset(range.left, una, win)
       const hi = clipOffset(range.right, una, win)
       if (lo >= hi) continue
-      // Inside the range, an octet s has p = hi − 1 − s SACKed octets of it above: the least p that makes it lost.
-      const byBytes = Math.max(0, bytesLimit - bytesAbove + 1)
-      const bySequences = sequencesAbove >= d ? 0 : (d - sequencesAbove - 1) * mss + 1
-      const p = Math.min(byBytes, bySequences)
-      if (p <= hi - lo - 1) return Math.max(marked, hi - p)
       bytesAbove += hi - lo
       sequencesAbove += Math.ceil((hi - lo) / mss)
-      // The unSACKed gap just below this range, if any, sees all of it above.
-      const below = this.ranges[i - 1]
-      const gapStart = below === undefined ? 0 : clipOffset(below.right, una, win)
-      if (lo > gapStart && (sequencesAbove >= d || bytesAbove > bytesLimit)) {
-        return Math.max(marked, lo)
-      }
+      // The hole just below this range has every range from here up above it.
+      if (sequencesAbove >= d || bytesAbove > (d - 1) * mss) return Math.max(marked, lo)
     }
     return marked
   }
