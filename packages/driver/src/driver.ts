@@ -45,12 +45,12 @@ export type XmitResult = "sent" | "busy" | "dropped"
 
 /** Driver settings. */
 export interface DriverOptions {
-  /** Receive buffers preallocated in the pool (default: four rings' worth per rx queue). */
+  /** Receive buffers preallocated in the pool (default: four rings' worth, at most 8 MiB, at least one ring). */
   readonly rxBuffers?: number
   /**
    * The most receive buffers the pool may grow to when packets held upstream
-   * (reassembly queues, socket queues) keep its buffers (default: four times
-   * `rxBuffers`); past it the rings run short and the refill is retried.
+   * (reassembly queues, socket queues) keep its buffers (default: eight rings'
+   * worth); past it the rings run short and the refill is retried.
    */
   readonly rxBuffersMax?: number
   /** How long a ring left short waits before the refill is tried again (default 1 ms; virtio_net's `refill_work`). */
@@ -145,11 +145,15 @@ const makeDriver = (
     const headroom = options.headroom ?? 64
     const gro: GroStage = options.gro ?? GroEngine.make().receive
     const stats = new DriverStats()
-    const rxBuffers = options.rxBuffers ?? config.rxQueues * config.rxRingSize * 4
+    const bufferSize = Math.max(2048, headroom + config.mtu + 18)
+    const ringBuffers = config.rxQueues * config.rxRingSize
+    // Preallocated: four rings' worth, but at most 8 MiB (a 64 KiB-MTU NIC gets one ring's worth); the pool grows
+    // to eight rings' worth while packets are held upstream.
+    const rxBuffers = options.rxBuffers ?? Math.min(4 * ringBuffers, Math.max(ringBuffers, Math.floor(8 * 1024 * 1024 / bufferSize)))
     const pool = BufferPool.make({
       count: rxBuffers,
-      maxCount: options.rxBuffersMax ?? rxBuffers * 4,
-      size: Math.max(2048, headroom + config.mtu + 18)
+      maxCount: options.rxBuffersMax ?? Math.max(rxBuffers, 8 * ringBuffers),
+      size: bufferSize
     })
     /** Open while some ring is short of buffers: the refill fiber retries. */
     const starved = Latch.makeUnsafe(false)

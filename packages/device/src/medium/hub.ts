@@ -84,14 +84,15 @@ export const Hub = {
       const outgoing = row.filter((link): link is ImpairedPath => link !== undefined)
       const slot = slots[from] ?? new ReceiverSlot()
       return {
-        send: (frame) => {
-          // Every receiver gets its own copy, made before any delivery runs.
+        send: (frame, release) => {
+          // Every receiver gets its own copy, made before any delivery runs; the first link carries the original.
           const copies = outgoing.map((_, k) => k === 0 ? frame : frame.slice())
           for (let k = 0; k < outgoing.length; k++) {
             const link = outgoing[k]
             const copy = copies[k]
-            if (link !== undefined && copy !== undefined) link.send(copy)
+            if (link !== undefined && copy !== undefined) link.send(copy, k === 0 ? release : undefined)
           }
+          if (outgoing.length === 0) release?.(frame)
         },
         attach: (receiver) => slot.attach(receiver)
       }

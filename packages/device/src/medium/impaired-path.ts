@@ -12,7 +12,7 @@ import { nowMicros } from "../time.ts"
 import { Counters, type MediumCounters } from "./counters.ts"
 import type { DeliveryScheduler, Landing } from "./delivery-scheduler.ts"
 import { type Impairments, resolveImpairments, type ResolvedImpairments } from "./impairments.ts"
-import type { ReceiverSlot } from "./port.ts"
+import type { FrameRelease, ReceiverSlot } from "./port.ts"
 
 /** What a path needs from the medium it belongs to. */
 export interface PathEnvironment {
@@ -61,33 +61,33 @@ export class ImpairedPath implements Landing {
     return this.stats.snapshot()
   }
 
-  /** Takes one frame from the sending port. */
-  send(frame: Uint8Array): void {
+  /** Takes one frame from the sending port; `release` goes back to the sender once the path is done with `frame`. */
+  send(frame: Uint8Array, release?: FrameRelease): void {
     const c = this.stats
     const p = this.plan
     const random = this.env.random
     c.sent++
     if (this.env.blocked()) {
       c.partitionDropped++
-      return
+      return release?.(frame)
     }
     if (p.loss > 0 && random.nextDoubleUnsafe() < p.loss) {
       c.lost++
-      return
+      return release?.(frame)
     }
     const now = nowMicros(this.env.clock)
     if (p.duplicate > 0 && random.nextDoubleUnsafe() < p.duplicate) {
       c.duplicated++
       const copy = frame.slice()
-      this.forward(frame, now)
-      this.forward(copy, now)
+      this.forward(frame, now, release)
+      this.forward(copy, now, undefined)
     } else {
-      this.forward(frame, now)
+      this.forward(frame, now, release)
     }
   }
 
   /** Rate limit, corruption, delay, reordering, then hand over or schedule one copy. */
-  private forward(frame: Uint8Array, now: number): void {
+  private forward(frame: Uint8Array, now: number, release: FrameRelease | undefined): void {
     const c = this.stats
     const p = this.plan
     const random = this.env.random
@@ -103,7 +103,7 @@ export class ImpairedPath implements Landing {
       if (start > now) {
         if (waiting.length - this.waitingHead >= p.queueLimit) {
           c.rateDropped++
-          return
+          return release?.(frame)
         }
         waiting.push(start)
       }
@@ -111,10 +111,13 @@ export class ImpairedPath implements Landing {
       this.lastDeparture = departure
     }
     let out = frame
+    let outRelease = release
     if (p.corrupt > 0 && frame.length > 0 && random.nextDoubleUnsafe() < p.corrupt) {
       const bits = frame.length * 8
       out = flipBit(frame, Math.min(bits - 1, Math.floor(random.nextDoubleUnsafe() * bits)))
       c.corrupted++
+      release?.(frame) // what travels on is a corrupted copy; the original is done with
+      outRelease = undefined
     }
     let delay = p.delayMicros
     if (p.jitterMicros > 0) delay = Math.max(0, delay + (2 * random.nextDoubleUnsafe() - 1) * p.jitterMicros)
@@ -126,18 +129,20 @@ export class ImpairedPath implements Landing {
     const scheduler = this.env.scheduler
     if (due <= now && !scheduler.hasDueBy(now)) {
       this.hand(out)
+      outRelease?.(out)
     } else {
       c.inFlight++
-      scheduler.schedule(due, out, this)
+      scheduler.schedule(due, out, this, outRelease)
     }
   }
 
   /** A scheduled copy is due. */
-  land(frame: Uint8Array): void {
+  land(frame: Uint8Array, release: FrameRelease | undefined): void {
     const c = this.stats
     c.inFlight--
     if (this.env.blocked()) c.partitionDropped++
     else this.hand(frame)
+    release?.(frame)
   }
 
   /** Hands a copy to the receiver (counted before the receiver runs, so a receiver sees balanced counters). */

@@ -16,11 +16,12 @@ export const loopback = (): Loopback => {
   const slot = new ReceiverSlot()
   const stats = new Counters()
   return {
-    send: (frame) => {
+    send: (frame, release) => {
       stats.sent++
       if (slot.attached) stats.delivered++
       else stats.unattachedDropped++
       slot.deliver(frame)
+      release?.(frame)
     },
     attach: (receiver) => slot.attach(receiver),
     counters: () => stats.snapshot()

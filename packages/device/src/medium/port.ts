@@ -9,10 +9,20 @@
 /** Takes a delivered frame: a NIC's DMA engine. The array is only valid during the call (copy what you keep). */
 export type FrameReceiver = (frame: Uint8Array) => void
 
+/**
+ * Gives a sent frame back to its sender once the medium is done with it
+ * (delivered to every receiver, or dropped), so the sender can reuse the
+ * memory. A medium may also never call it; the frame is then garbage.
+ */
+export type FrameRelease = (frame: Uint8Array) => void
+
 /** One attachment point on a medium. */
 export interface MediumPort {
-  /** Hands one frame to the medium. The medium owns `frame` afterwards; the sender must not change it. */
-  readonly send: (frame: Uint8Array) => void
+  /**
+   * Hands one frame to the medium. The medium owns `frame` afterwards (the
+   * sender must not change it) and calls `release`, if given, when done.
+   */
+  readonly send: (frame: Uint8Array, release?: FrameRelease) => void
   /** Sets who receives the frames this port delivers (one receiver; attaching again replaces it). */
   readonly attach: (receiver: FrameReceiver) => void
 }

@@ -69,8 +69,8 @@ export const Wire = {
     yield* Effect.forkScoped(atB.run())
     const paths = { aToB, bToA }
     return {
-      a: { send: (frame) => aToB.send(frame), attach: (receiver) => slotA.attach(receiver) },
-      b: { send: (frame) => bToA.send(frame), attach: (receiver) => slotB.attach(receiver) },
+      a: { send: (frame, release) => aToB.send(frame, release), attach: (receiver) => slotA.attach(receiver) },
+      b: { send: (frame, release) => bToA.send(frame, release), attach: (receiver) => slotB.attach(receiver) },
       partition: () => {
         cut = true
       },

@@ -35,6 +35,8 @@ import { NicErrorStats, type NicStatsSnapshot, RxQueueStats, snapshotStats, TxQu
 const LINK_OVERHEAD = 18
 /** The shortest frame that holds an Ethernet header. */
 const MIN_FRAME = 14
+/** Frames a transmit engine sends before yielding to the other fibers (when it has no line rate to pace it). */
+const TX_BURST = 64
 
 /** Chooses the receive queue of a frame and reports the hash it used (RSS), or 0 for "no hash". */
 export interface QueueSelector {
@@ -185,11 +187,17 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
               for (const frame of frames) {
                 stats.wireFrames++
                 if (config.linkSpeed !== undefined) yield* Effect.sleep(micros((frame.length * 8 * 1e6) / config.linkSpeed))
-                port?.send(frame)
+                port?.send(frame, dma.release)
               }
             }
             ring.complete()
             sent++
+            // A NIC without a line rate still takes turns with the rest of the machine: after a burst it lets the
+            // other fibers (the receiver's NAPI, this host's completion handling) run, as a real link's pacing would.
+            if (sent % TX_BURST === 0 && ring.peek() !== undefined) {
+              coalescer.txEvent()
+              yield* Effect.yieldNow
+            }
           }
           if (sent > 0) coalescer.txEvent()
         })

@@ -1,34 +1,52 @@
 /**
  * The transmit DMA: copies each frame out of its packet buffer into memory
- * the medium may keep (a wire holds frames while they are delayed). Small
- * frames get their own array; larger ones are carved from 64 KiB slabs, so a
- * 1500-byte frame costs a copy and a view instead of a fresh `ArrayBuffer`.
- * A slab is never written twice: when it is full a new one is started, and
- * the old one lives until the medium drops its last frame.
+ * the medium may keep (a wire holds frames while they are delayed). Frame
+ * memory is recycled: the medium gives a frame back (`release`, see
+ * `MediumPort.send`) once it is delivered or dropped, and the next frame of
+ * that size class reuses it — allocating large typed arrays costs far more
+ * than copying into them (page faults and GC pressure). Tiny frames are
+ * copied with `slice`, which is cheapest for them.
  */
 import type { PacketBuffer } from "@netstack/buffers"
 
-/** Frames up to this size are copied with `slice` (cheapest for small arrays). */
+/** Frames up to this size are copied with `slice` and not recycled. */
 const SMALL_FRAME = 128
-/** Slab size; frames above a quarter of it get their own allocation. */
-const SLAB_BYTES = 64 * 1024
+/** Size classes are multiples of this. */
+const CLASS_STEP = 2048
+/** Free buffers kept per size class; beyond it released memory is left to the GC. */
+const MAX_FREE_PER_CLASS = 512
 
-/** Copies frames out of packet buffers for a medium. */
+/** Copies frames out of packet buffers for a medium, reusing released frame memory. */
 export class TxDma {
-  private slab = new Uint8Array(0)
-  private used = 0
+  private readonly free = new Map<number, Array<ArrayBuffer>>()
+  /** Frames that needed fresh memory (no released buffer of their class was free). */
+  allocations = 0
 
-  /** A copy of the packet's bytes (the frame on the wire), which the medium owns. */
+  /** A copy of the packet's bytes (the frame on the wire), which the medium owns until it releases it. */
   copy(packet: PacketBuffer): Uint8Array {
     const length = packet.length
-    if (length <= SMALL_FRAME || length > SLAB_BYTES / 4) return packet.toUint8Array()
-    if (this.used + length > this.slab.length) {
-      this.slab = new Uint8Array(SLAB_BYTES)
-      this.used = 0
+    if (length <= SMALL_FRAME) return packet.toUint8Array()
+    const size = Math.ceil(length / CLASS_STEP) * CLASS_STEP
+    let memory = this.free.get(size)?.pop()
+    if (memory === undefined) {
+      memory = new ArrayBuffer(size)
+      this.allocations++
     }
-    const frame = this.slab.subarray(this.used, this.used + length)
+    const frame = new Uint8Array(memory, 0, length)
     packet.copyOut(0, length, frame)
-    this.used += (length + 7) & ~7 // keep each frame 8-byte aligned, as the checksum's 32-bit loads like
     return frame
+  }
+
+  /** Takes a frame back from the medium (`MediumPort.send`'s release): its memory serves the next frame of its class. */
+  readonly release = (frame: Uint8Array): void => {
+    const memory = frame.buffer
+    const size = memory.byteLength
+    if (!(memory instanceof ArrayBuffer) || frame.byteOffset !== 0 || size % CLASS_STEP !== 0 || frame.length <= SMALL_FRAME) return
+    let list = this.free.get(size)
+    if (list === undefined) {
+      list = []
+      this.free.set(size, list)
+    }
+    if (list.length < MAX_FREE_PER_CLASS) list.push(memory)
   }
 }

@@ -14,6 +14,7 @@ import type { CongestionAlgorithm } from "./congestion/congestion-control.ts"
 import type { TcpSettings } from "./settings.ts"
 import type { TcpStats } from "./stats.ts"
 import type { Segment } from "./segment.ts"
+import type { PageRecycler } from "./page-recycler.ts"
 import type { Scoreboard } from "./sack/index.ts"
 import type { Tcb, TimerActions } from "./tcb.ts"
 
@@ -27,6 +28,8 @@ export interface TcpHost {
   readonly congestion: CongestionAlgorithm
   /** Buffers for headers (segments carry their data as fragments of the send buffer's pages). */
   readonly headers: BufferPool
+  /** Recycled send-buffer pages. */
+  readonly pages: PageRecycler
   /** What the connection timers run. */
   readonly timerActions: TimerActions
   /** The connection completed its handshake (a passive one goes to its listener's accept queue). */

@@ -211,7 +211,7 @@ export const pushData = (tcb: Tcb): boolean => {
     const unsent = tcb.unsent
     if (unsent === 0) {
       // RFC 9293 §3.10.4: after the data, the FIN (it needs no window: Linux `tcp_send_fin`).
-      if (tcb.finDue) transmit(tcb, tcb.sndNxt, 0, TcpFlags.fin)
+      if (tcb.finDue && transmit(tcb, tcb.sndNxt, 0, TcpFlags.fin)) tcb.sndNxt = seqAdd(tcb.sndNxt, 1)
       break
     }
     const windowRoom = sendWindowRoom(tcb)

@@ -7,7 +7,8 @@
  * NIC), which is safe because a page is only ever appended to. Acknowledged
  * bytes are dropped from the front. Positions are offsets from SND.UNA.
  */
-import { SharedBytes } from "@netstack/buffers"
+import type { SharedBytes } from "@netstack/buffers"
+import type { PageRecycler } from "./page-recycler.ts"
 
 /** Page size: one TSO super-packet's worth, so a segment spans at most two pages. */
 export const SEND_PAGE_BYTES = 64 * 1024
@@ -29,8 +30,11 @@ export class SendBuffer {
   /** Bytes held (unacknowledged and unsent). */
   private held = 0
 
-  constructor(capacity: number) {
+  private readonly recycler: PageRecycler
+
+  constructor(capacity: number, recycler: PageRecycler) {
     this.capacity = capacity
+    this.recycler = recycler
   }
 
   /** Bytes held: sent but unacknowledged, and written but unsent. */
@@ -53,7 +57,7 @@ export class SendBuffer {
       let page = this.pages[this.pages.length - 1]
       let at = inLast
       if (page === undefined || inLast >= SEND_PAGE_BYTES) {
-        page = SharedBytes.alloc(SEND_PAGE_BYTES)
+        page = this.recycler.take()
         this.pages.push(page)
         at = 0
       }

@@ -197,7 +197,7 @@ export class Tcb implements FourTuple {
     this.localPort = tuple.localPort
     this.remoteAddress = tuple.remoteAddress
     this.remotePort = tuple.remotePort
-    this.send = new SendBuffer(settings.sendBuffer)
+    this.send = new SendBuffer(settings.sendBuffer, host.pages)
     this.receive = new ReceiveBuffer(settings.receiveBuffer)
     this.reassembly = new ReassemblyQueue(settings.receiveBuffer)
     this.rtt = new RttEstimator({ minRto: settings.minRto, maxRto: settings.maxRto })

@@ -34,6 +34,8 @@ import { TcpStats } from "./stats.ts"
 import { SynCookies } from "./syn-cookies.ts"
 import { Tcb } from "./tcb.ts"
 import { timerActions } from "./timers.ts"
+import { PageRecycler } from "./page-recycler.ts"
+import { SEND_PAGE_BYTES } from "./send-buffer.ts"
 import { Scoreboard } from "./sack/index.ts"
 
 const SYN = TcpFlags.syn
@@ -97,6 +99,7 @@ export class Tcp implements TcpHost {
   readonly congestion: CongestionAlgorithm
   readonly headers = BufferPool.make({ count: 256, size: HEADER_HEADROOM, maxCount: 65536 })
   readonly timerActions = timerActions
+  readonly pages = new PageRecycler(SEND_PAGE_BYTES)
   readonly tables: TcpTables<Tcb, Listener>
   readonly ephemeral: EphemeralPorts
   readonly isn: IsnGenerator
