@@ -9,12 +9,14 @@ import { type Comparison, formatMeasurement, type SuiteResult } from "./harness.
 import { wireSuite } from "./wire.bench.ts"
 import { driverSuite } from "./driver.bench.ts"
 import { forwardSuite } from "./forward.bench.ts"
+import { tcpSuite } from "./tcp.bench.ts"
 
 const suites: Readonly<Record<string, () => SuiteResult | Promise<SuiteResult>>> = {
   buffers: buffersSuite,
   wire: wireSuite,
   driver: driverSuite,
-  forward: forwardSuite
+  forward: forwardSuite,
+  tcp: tcpSuite
 }
 
 // `npm run bench -- forward driver` runs only the suites named; no names runs them all.

@@ -73,24 +73,30 @@ export class PacketMetadata {
 
   /** An independent copy of every field. */
   clone(): PacketMetadata {
-    const m = new PacketMetadata()
-    m.protocol = this.protocol
-    m.inputInterface = this.inputInterface
-    m.outputInterface = this.outputInterface
-    m.packetType = this.packetType
-    m.priority = this.priority
-    m.mark = this.mark
-    m.flowHash = this.flowHash
-    m.vlanTag = this.vlanTag
-    m.checksum = this.checksum
-    m.gsoSize = this.gsoSize
-    m.gsoType = this.gsoType
-    m.gsoSegments = this.gsoSegments
-    m.timestamp = this.timestamp
-    m.macHeader = this.macHeader
-    m.networkHeader = this.networkHeader
-    m.transportHeader = this.transportHeader
-    m.traceId = this.traceId
+    return new PacketMetadata().copyFrom(this)
+  }
+
+  /** Sets every field from `other` (returns this). */
+  copyFrom(other: PacketMetadata): this {
+    const m = this
+    const o = other
+    m.protocol = o.protocol
+    m.inputInterface = o.inputInterface
+    m.outputInterface = o.outputInterface
+    m.packetType = o.packetType
+    m.priority = o.priority
+    m.mark = o.mark
+    m.flowHash = o.flowHash
+    m.vlanTag = o.vlanTag
+    m.checksum = o.checksum
+    m.gsoSize = o.gsoSize
+    m.gsoType = o.gsoType
+    m.gsoSegments = o.gsoSegments
+    m.timestamp = o.timestamp
+    m.macHeader = o.macHeader
+    m.networkHeader = o.networkHeader
+    m.transportHeader = o.transportHeader
+    m.traceId = o.traceId
     return m
   }
 }

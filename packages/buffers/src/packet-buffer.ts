@@ -409,6 +409,12 @@ export class PacketBuffer {
     if (!isCount(targetOffset) || targetOffset + length > target.length) {
       return new OutOfRange({ offset: targetOffset, length, available: target.length })
     }
+    // The common case without a visitor: the range lies in the linear part.
+    if (!this.released && isCount(offset) && isCount(length) && offset + length <= this.tailOffset - this.dataOffset) {
+      const start = this.dataOffset + offset
+      target.set(this.storage.bytes.subarray(start, start + length), targetOffset)
+      return undefined
+    }
     let at = targetOffset
     return this.forEachSegment(offset, length, (bytes, start, end) => {
       target.set(bytes.subarray(start, end), at)
@@ -444,9 +450,15 @@ export class PacketBuffer {
     if (length === 0) return undefined
     if (this.frags.length >= MAX_FRAGMENTS) return new TooManyFragments({ limit: MAX_FRAGMENTS })
     storage.retain()
-    this.frags = [...this.frags, fragment(storage, offset, length)]
+    this.appendFragment(fragment(storage, offset, length))
     this.fragBytes += length
     return undefined
+  }
+
+  /** Adds `f` at the end of the fragment list (each buffer owns its list; the shared empty one is replaced). */
+  private appendFragment(f: Fragment): void {
+    if (this.frags === NO_FRAGMENTS) this.frags = [f]
+    else (this.frags as Array<Fragment>).push(f)
   }
 
   /** Appends `bytes` as a fragment without copying; the packet adopts the array. An empty array adds nothing. */
@@ -454,7 +466,7 @@ export class PacketBuffer {
     if (this.released) return new BufferReleased()
     if (bytes.length === 0) return undefined
     if (this.frags.length >= MAX_FRAGMENTS) return new TooManyFragments({ limit: MAX_FRAGMENTS })
-    this.frags = [...this.frags, fragment(new SharedBytes(bytes), 0, bytes.length)]
+    this.appendFragment(fragment(new SharedBytes(bytes), 0, bytes.length))
     this.fragBytes += bytes.length
     return undefined
   }

@@ -343,7 +343,7 @@ export const segmentTcp = (packet: PacketBuffer, options: GsoOptions): ReadonlyA
       segment = copiedSegment(i, length)
     }
     const m = segment.meta
-    Object.assign(m, meta)
+    m.copyFrom(meta)
     m.gsoSize = 0
     m.gsoType = "none"
     m.gsoSegments = 0

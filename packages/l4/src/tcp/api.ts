@@ -112,6 +112,28 @@ export class TcpConnection {
     })
   }
 
+  /**
+   * RECEIVE into the caller's array: waits for data, copies as much as fits
+   * from `at`, and returns how many bytes; `undefined` at the end of the
+   * peer's data. Allocates nothing (the buffer's pages are recycled).
+   */
+  readInto(target: Uint8Array, at = 0): Effect.Effect<number | undefined, TcpError> {
+    const tcb = this.tcb
+    return Effect.gen(function*() {
+      for (;;) {
+        if (tcb.receive.length > 0) {
+          const copied = tcb.receive.readInto(target, at)
+          windowUpdate(tcb)
+          return copied
+        }
+        if (tcb.error !== undefined) return yield* tcb.error
+        if (tcb.finReceived || tcb.state === "CLOSED") return undefined
+        Latch.closeUnsafe(tcb.readable)
+        yield* Latch.await(tcb.readable)
+      }
+    })
+  }
+
   /** Reads everything until the peer's FIN. */
   readAll(): Effect.Effect<Uint8Array, TcpError> {
     const connection = this
@@ -252,9 +274,13 @@ const closeConnection = (tcb: Tcb): void => {
   if (tcb.state === "FIN-WAIT-2") tcb.timeWaitTimer.arm(tcb.host.settings.finTimeout)
 }
 
+/** RFC 9293 §3.10.5 ABORT: the states whose peer is told by `<SEQ=SND.NXT><CTL=RST>` (not CLOSING, LAST-ACK, TIME-WAIT). */
+const ABORT_SENDS_RESET: ReadonlySet<TcpState> = new Set(["SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT"])
+
 const abortConnection = (tcb: Tcb): void => {
   if (tcb.state === "CLOSED") return
-  if (isSynchronized(tcb.state) || tcb.state === "SYN-RECEIVED") sendReset(tcb)
+  // In CLOSING, LAST-ACK and TIME-WAIT the peer has closed too: ABORT just deletes the TCB (as Linux `tcp_need_reset`).
+  if (ABORT_SENDS_RESET.has(tcb.state)) sendReset(tcb)
   done(tcb, new TcpError({ reason: "connection-aborted", detail: tcb.toString() }))
 }
 
@@ -321,7 +347,10 @@ export const connect = (
       if (tcb.state === "CLOSED") return yield* new TcpError({ reason: "connection-aborted", detail: tcb.toString() })
       return new TcpConnection(tcb)
     }),
-    (connection) => connection.close()
+    (connection) => connection.close(),
+    // The handshake may take minutes (SYN retransmissions): waiting for it can be interrupted, which
+    // abandons the attempt (the `onInterrupt` above).
+    { interruptible: true }
   )
 
 /** OPEN, passive (RFC 9293 §3.10.1): listens on `port`; stops listening with the scope. */

@@ -169,8 +169,9 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
     return sendSyn(tcb)
   }
 
-  // RFC 7323 §3.2: with timestamps agreed, a segment without them is dropped (RST excepted).
-  if (tcb.timestamps && !seg.hasTimestamps && (flags & RST) === 0 && isSynchronized(tcb.state)) return
+  // RFC 7323 §3.2: with timestamps agreed, a segment without them is dropped (RST excepted, and SYN: a
+  // new connection's SYN need not carry them, and RFC 5961 §4.2 answers it with a challenge ACK below).
+  if (tcb.timestamps && !seg.hasTimestamps && (flags & (RST | SYN)) === 0 && isSynchronized(tcb.state)) return
   // PAWS (RFC 7323 §5.3 R1-R3): an older TSval than TS.Recent marks an old duplicate.
   if (tcb.timestamps && seg.hasTimestamps && (flags & RST) === 0 && ((seg.tsVal - tcb.tsRecent) | 0) < 0) {
     if (now - tcb.tsRecentAge <= PAWS_IDLE_LIMIT) {
@@ -181,9 +182,21 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
     tcb.tsRecent = seg.tsVal // R3's exception: TS.Recent went stale (24 days idle)
   }
 
+  // Simultaneous open whose SYN-ACKs cross (RFC 9293 §3.5 figure 8, line 6): the peer's SYN-ACK repeats its
+  // SYN (SEG.SEQ = IRS, left of the window) but acknowledges ours. Taken as the ACK that completes the
+  // handshake, as Linux does (its SYN_RECV exception to the RFC 5961 §4.2 challenge): a peer that does the
+  // same sends no further ACK, and the strict reading would wait for a SYN-ACK retransmission.
+  const crossedSynAck = tcb.state === "SYN-RECEIVED" && !tcb.passive && (flags & (SYN | ACK | RST)) === (SYN | ACK) &&
+    seg.seq === tcb.irs && seqGt(seg.ack, tcb.sndUna) && seqLe(seg.ack, tcb.sndMax)
+
   // First: sequence number.
-  if (!acceptable(tcb, seg.seq, segLength)) {
+  if (!crossedSynAck && !acceptable(tcb, seg.seq, segLength)) {
     if ((flags & RST) === 0) {
+      // RFC 5961 §4.2: a SYN is challenged whatever its sequence number (the ACK below is that challenge).
+      if ((flags & SYN) !== 0 && isSynchronized(tcb.state)) {
+        stats.TCPSYNChallenge++
+        return challengeAck(tcb)
+      }
       // A retransmitted FIN in TIME-WAIT is acknowledged and restarts the 2 MSL wait.
       if (tcb.state === "TIME-WAIT" && (flags & FIN) !== 0) tcb.timeWaitTimer.arm(tcb.host.settings.timeWait)
       sendAck(tcb)
@@ -198,12 +211,14 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
 
   // Second: RST (RFC 5961 §3.2: only an exact match resets; one elsewhere in the window gets a challenge ACK).
   if ((flags & RST) !== 0) {
+    // RFC 1337 §3 (F1): TIME-WAIT ignores every RST, so it does not challenge one either (as Linux, tcp_rfc1337).
+    if (tcb.state === "TIME-WAIT") return
     if (seg.seq !== tcb.rcvNxt) return challengeAck(tcb)
     return resetArrived(tcb)
   }
 
   // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK.
-  if ((flags & SYN) !== 0) {
+  if ((flags & SYN) !== 0 && !crossedSynAck) {
     if (tcb.state === "SYN-RECEIVED" && tcb.passive) return resetAbandon(tcb) // RFC 9293: back to LISTEN
     stats.TCPSYNChallenge++
     return challengeAck(tcb)

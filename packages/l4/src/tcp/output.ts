@@ -127,11 +127,15 @@ export const transmit = (tcb: Tcb, seq: number, length: number, flags: number): 
       packet.release()
       return false
     }
-    if (length > tcb.mss) {
-      packet.meta.gsoType = "tcpv4"
-      packet.meta.gsoSize = tcb.mss
-      packet.meta.gsoSegments = Math.ceil(length / tcb.mss)
-    }
+  }
+  const options = segmentOptions(tcb, true)
+  // SACK blocks on a data segment take room from its data (Linux `tcp_current_mss`): MSS counts the
+  // timestamps only (RFC 9293 §3.7.1: the MSS excludes options), and the segment must fit the path MTU.
+  const segmentMss = options === undefined || options.sack.length === 0 ? tcb.mss : tcb.mss - (4 + 8 * options.sack.length)
+  if (length > segmentMss) {
+    packet.meta.gsoType = "tcpv4"
+    packet.meta.gsoSize = segmentMss
+    packet.meta.gsoSegments = Math.ceil(length / segmentMss)
   }
   const retransmission = seqLt(seq, tcb.sndMax)
   if (retransmission) {
@@ -146,7 +150,7 @@ export const transmit = (tcb: Tcb, seq: number, length: number, flags: number): 
   tcb.sndMax = seqMax(tcb.sndMax, end)
   tcb.lastSend = tcb.host.timers.now()
   if (tcb.unackedSince === undefined) tcb.unackedSince = tcb.lastSend
-  emit(tcb, packet, seq, flags | ACK, segmentOptions(tcb, true))
+  emit(tcb, packet, seq, flags | ACK, options)
   if (!tcb.retransmitTimer.armed) tcb.retransmitTimer.arm(tcb.rtt.rto)
   return true
 }

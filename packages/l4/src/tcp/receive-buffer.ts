@@ -6,28 +6,41 @@
  * blocks that describe them (RFC 2018 §4, D-SACK RFC 2883).
  *
  * In-order bytes are copied out of the packet (whose buffer goes straight
- * back to the driver's pool) into 64 KiB pages that are only ever appended
- * to, so a read hands the application views of them without a second copy.
+ * back to the driver's pool, however long the application takes to read)
+ * into 64 KiB pages that are only ever appended to. `read` hands the
+ * application views of them (no second copy; the page then belongs to the
+ * views); `readInto` copies into the application's own array, and a page
+ * read that way goes back to the host's recycler, so a reader that brings
+ * its buffer costs no allocation at all.
  */
-import type { PacketBuffer } from "@netstack/buffers"
+import type { PacketBuffer, SharedBytes } from "@netstack/buffers"
+import type { PageRecycler } from "./page-recycler.ts"
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from "./seq.ts"
 
 /** Page size of the in-order buffer. */
 const PAGE_BYTES = 64 * 1024
 
+/** A page of in-order data; `exposed` once a view of it was handed out (it is then never recycled). */
+interface Page {
+  readonly storage: SharedBytes
+  exposed: boolean
+}
+
 /** In-order bytes not yet read by the application. */
 export class ReceiveBuffer {
   /** The most bytes it holds (SO_RCVBUF), which bounds the advertised window. */
   capacity: number
-  private readonly pages: Array<Uint8Array> = []
+  private readonly pages: Array<Page> = []
   /** Read position in `pages[0]`. */
   private readAt = 0
   /** Write position in the last page. */
   private writeAt = PAGE_BYTES
   private held = 0
+  private readonly recycler: PageRecycler
 
-  constructor(capacity: number) {
+  constructor(capacity: number, recycler: PageRecycler) {
     this.capacity = capacity
+    this.recycler = recycler
   }
 
   /** Bytes waiting to be read. */
@@ -66,39 +79,62 @@ export class ReceiveBuffer {
     this.held += bytes.length
   }
 
-  /** Takes up to `max` bytes in order: a view the application may keep (its page is never written again). */
+  /** Takes up to `max` bytes in order (at most to the end of a page): a view the application may keep. */
   read(max: number): Uint8Array {
     const first = this.pages[0]
     if (first === undefined || this.held === 0 || max <= 0) return new Uint8Array(0)
     const end = this.pages.length === 1 ? this.writeAt : PAGE_BYTES
     const n = Math.min(max, end - this.readAt)
-    const out = first.subarray(this.readAt, this.readAt + n)
-    this.readAt += n
-    this.held -= n
-    if (this.readAt >= end && (this.pages.length > 1 || this.writeAt >= PAGE_BYTES)) {
-      this.pages.shift()
-      this.readAt = 0
-    }
+    const out = first.storage.bytes.subarray(this.readAt, this.readAt + n)
+    first.exposed = true
+    this.consume(n, end)
     return out
+  }
+
+  /** Copies up to `target.length - at` bytes in order into `target` from `at`; returns how many. */
+  readInto(target: Uint8Array, at = 0): number {
+    let copied = 0
+    while (this.held > 0 && at + copied < target.length) {
+      const first = this.pages[0]
+      if (first === undefined) break
+      const end = this.pages.length === 1 ? this.writeAt : PAGE_BYTES
+      const n = Math.min(target.length - at - copied, end - this.readAt)
+      target.set(first.storage.bytes.subarray(this.readAt, this.readAt + n), at + copied)
+      copied += n
+      this.consume(n, end)
+    }
+    return copied
   }
 
   /** Drops everything unread (the connection was reset or closed with unread data). */
   clear(): void {
+    for (const page of this.pages) if (!page.exposed) page.storage.release()
     this.pages.length = 0
     this.readAt = 0
     this.writeAt = PAGE_BYTES
     this.held = 0
   }
 
+  /** Moves the read position on by `n` within the first page (whose data ends at `end`), retiring it when read. */
+  private consume(n: number, end: number): void {
+    this.readAt += n
+    this.held -= n
+    if (this.readAt >= end && (this.pages.length > 1 || this.writeAt >= PAGE_BYTES)) {
+      const page = this.pages.shift()
+      if (page !== undefined && !page.exposed) page.storage.release()
+      this.readAt = 0
+    }
+  }
+
   /** The last page with room, a new one if it is full. */
   private room(): Uint8Array {
     const last = this.pages[this.pages.length - 1]
-    if (last !== undefined && this.writeAt < PAGE_BYTES) return last
-    const page = new Uint8Array(PAGE_BYTES)
+    if (last !== undefined && this.writeAt < PAGE_BYTES) return last.storage.bytes
+    const page: Page = { storage: this.recycler.take(), exposed: false }
     this.pages.push(page)
     this.writeAt = 0
     if (this.pages.length === 1) this.readAt = 0
-    return page
+    return page.storage.bytes
   }
 }
 

@@ -198,7 +198,7 @@ export class Tcb implements FourTuple {
     this.remoteAddress = tuple.remoteAddress
     this.remotePort = tuple.remotePort
     this.send = new SendBuffer(settings.sendBuffer, host.pages)
-    this.receive = new ReceiveBuffer(settings.receiveBuffer)
+    this.receive = new ReceiveBuffer(settings.receiveBuffer, host.pages)
     this.reassembly = new ReassemblyQueue(settings.receiveBuffer)
     this.rtt = new RttEstimator({ minRto: settings.minRto, maxRto: settings.maxRto })
     this.retransmitTimer = new ConnectionTimer(timers, () => actions.retransmit(this))

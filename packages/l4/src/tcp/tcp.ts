@@ -13,7 +13,7 @@
  * fragmentation needed lowers the MSS (RFC 1191), and an unreachable aborts
  * a connection attempt (as Linux does) or is kept as a soft error.
  */
-import { BufferPool, ipv4PseudoHeaderSum, type PacketBuffer } from "@netstack/buffers"
+import { BufferPool, finishChecksum, ipv4PseudoHeaderSum, type PacketBuffer, sumPacket } from "@netstack/buffers"
 import type { NetTrace } from "@netstack/device"
 import type { DropCounters, TimerQueue } from "@netstack/l2"
 import type { Ipv4, ReceivedDatagram, TransportError } from "@netstack/l3"
@@ -138,18 +138,20 @@ export class Tcp implements TcpHost {
     const stats = this.stats
     stats.InSegs++
     if (datagram.broadcast) return this.drop(packet) // RFC 1122 §4.2.3.10: TCP is unicast
-    const view = TcpView.parse(packet)
-    if (!(view instanceof TcpView)) {
-      stats.InErrs++
-      return this.drop(packet, view.name)
-    }
+    // The checksum first, over the raw segment (as `tcp_v4_rcv` does): a damaged segment is a checksum
+    // error whatever its damage looks like, never a malformed header (RFC 9293 §3.1; RFC 1122 §4.2.2.7).
     if (packet.meta.checksum._tag !== "Unnecessary") {
-      const pseudo = ipv4PseudoHeaderSum(datagram.source, datagram.destination, 6, view.segmentLength)
-      if (!view.verifyChecksum(pseudo)) {
+      const sum = sumPacket(packet, 0, packet.length, ipv4PseudoHeaderSum(datagram.source, datagram.destination, 6, packet.length))
+      if (sum === undefined || finishChecksum(sum) !== 0) {
         stats.InCsumErrors++
         stats.InErrs++
         return this.drop(packet, "tcp.bad-checksum")
       }
+    }
+    const view = TcpView.parse(packet)
+    if (!(view instanceof TcpView)) {
+      stats.InErrs++
+      return this.drop(packet, view.name)
     }
     const seg = readSegment(this.seg, view)
     const local = datagram.destination
