@@ -226,7 +226,8 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
 
   // Fifth: ACK.
   if ((flags & ACK) === 0) return
-  if (tcb.state === "SYN-RECEIVED") {
+  // The handshake's ACK: in SYN-RECEIVED, or in FIN-WAIT-1 after a CLOSE in SYN-RECEIVED (no controller yet).
+  if (tcb.state === "SYN-RECEIVED" || tcb.cc === undefined) {
     if (!(seqGt(seg.ack, tcb.sndUna) && seqLe(seg.ack, tcb.sndMax))) return resetFor(tcb, seg)
     // The accept queue full: drop the ACK and stay in SYN-RECEIVED (Linux, tcp_abort_on_overflow = 0).
     if (tcb.passive && !tcb.host.acceptRoom(tcb)) return
@@ -234,7 +235,7 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
     takeWindow(tcb, seg)
     setupSack(tcb)
     established(tcb)
-    if (stateOf(tcb) !== "ESTABLISHED") return
+    if (stateOf(tcb) === "CLOSED") return
   }
   // RFC 5961 §5.2: SEG.ACK must lie in [SND.UNA − MAX.SND.WND, SND.NXT].
   if (seqGt(seg.ack, tcb.sndMax)) return challengeAck(tcb)

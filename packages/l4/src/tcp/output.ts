@@ -181,7 +181,7 @@ const synOptions = (tcb: Tcb, echo: number): SynOptions => ({
 
 /** Sends our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED). */
 export const sendSyn = (tcb: Tcb): void => {
-  const synAck = tcb.state === "SYN-RECEIVED"
+  const synAck = tcb.state !== "SYN-SENT" // SYN-RECEIVED, or FIN-WAIT-1 after a CLOSE there
   if (seqGt(tcb.sndMax, tcb.iss)) tcb.host.stats.RetransSegs++
   tcb.sndMax = seqMax(tcb.sndMax, seqAdd(tcb.iss, 1))
   tcb.sndNxt = tcb.sndMax
@@ -207,7 +207,11 @@ export const pushData = (tcb: Tcb): boolean => {
     return false
   }
   const cc = tcb.cc
-  if (cc === undefined) return false
+  if (cc === undefined) {
+    // Before the handshake completed (CLOSE in SYN-RECEIVED, RFC 9293 §3.10.4): no data, but the FIN goes now.
+    if (tcb.unsent === 0 && tcb.finDue && transmit(tcb, tcb.sndNxt, 0, TcpFlags.fin)) tcb.sndNxt = seqAdd(tcb.sndNxt, 1)
+    return false
+  }
   const mss = tcb.mss
   let cwndLimited = false
   for (;;) {

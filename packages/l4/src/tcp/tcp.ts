@@ -159,11 +159,14 @@ export class Tcp implements TcpHost {
     const localPort = view.destinationPort
     const remotePort = view.sourcePort
     const tcb = this.tables.established.lookup(local, localPort, remote, remotePort)
-    if (tcb !== undefined) {
-      if (!(tcb.state === "TIME-WAIT" && this.reopensTimeWait(tcb, seg))) return segmentArrives(tcb, seg, packet)
-      done(tcb) // RFC 6191 / RFC 1122 §4.2.2.13: a new SYN may end TIME-WAIT; the listener takes it
-    }
     const listener = this.tables.listeners.lookup(local, localPort)
+    if (tcb !== undefined) {
+      // RFC 6191 / RFC 1122 §4.2.2.13: a new SYN may end TIME-WAIT, for a listener to take it. With no listener
+      // there is nothing to reopen: TIME-WAIT "MUST linger" and the SYN gets its challenge ACK (RFC 5961 §4.2).
+      const reopens = tcb.state === "TIME-WAIT" && listener !== undefined && !listener.closed && this.reopensTimeWait(tcb, seg)
+      if (!reopens) return segmentArrives(tcb, seg, packet)
+      done(tcb)
+    }
     if (listener !== undefined && !listener.closed) return this.listenerArrives(listener, seg, packet, local, remote, localPort, remotePort)
     // CLOSED (RFC 9293 §3.10.7.1): an RST is dropped; anything else is answered with an RST.
     if ((seg.flags & RST) === 0) {

@@ -14,9 +14,11 @@
  * - TIME-WAIT (RFC 9293 §3.10.7.4): the connection is closed; the same timer
  *   ends an orphaned FIN-WAIT-2 after `finTimeout` (Linux `tcp_fin_timeout`).
  */
+import { TcpFlags } from "@netstack/wire"
 import { done } from "./lifecycle.ts"
-import { sendAck, sendProbe, sendSyn } from "./output.ts"
+import { sendAck, sendProbe, sendSyn, transmit } from "./output.ts"
 import { retransmissionTimeout } from "./recovery.ts"
+import { seqAdd } from "./seq.ts"
 import { TcpError } from "./settings.ts"
 import type { Tcb, TimerActions } from "./tcb.ts"
 
@@ -27,13 +29,16 @@ const timedOut = (tcb: Tcb): TcpError =>
 const retransmit = (tcb: Tcb): void => {
   const host = tcb.host
   const settings = host.settings
-  if (tcb.state === "SYN-SENT" || tcb.state === "SYN-RECEIVED") {
+  // The handshake not complete: SYN-SENT, SYN-RECEIVED, or FIN-WAIT-1 after a CLOSE in SYN-RECEIVED.
+  if (tcb.state === "SYN-SENT" || tcb.state === "SYN-RECEIVED" || (tcb.state === "FIN-WAIT-1" && tcb.cc === undefined)) {
     const limit = tcb.state === "SYN-SENT" ? settings.synRetries : settings.synAckRetries
     if (tcb.retransmits >= limit) return done(tcb, timedOut(tcb))
     tcb.retransmits++
     tcb.rtt.expired()
     host.stats.TCPTimeouts++
-    return sendSyn(tcb)
+    sendSyn(tcb)
+    if (tcb.state === "FIN-WAIT-1") transmit(tcb, seqAdd(tcb.iss, 1), 0, TcpFlags.fin)
+    return
   }
   if (tcb.state === "CLOSED" || tcb.state === "LISTEN" || tcb.state === "TIME-WAIT") return
   const now = host.timers.now()
