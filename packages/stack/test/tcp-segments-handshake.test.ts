@@ -76,12 +76,7 @@ describe("TCP handshake, segment by segment", () => {
       expect((yield* peer.done(connecting)).state).toBe("ESTABLISHED")
     }))
 
-  // BUG: l4 api.ts `connect` waits for the handshake (`Latch.await(tcb.opened)`) inside `Effect.acquireRelease`'s
-  // acquire, which is uninterruptible, so the `Effect.onInterrupt(..., abortConnection)` around it never runs:
-  // interrupting a connect (a timeout, a scope closing) hangs until the handshake completes or fails (up to
-  // synRetries ≈ 127 s of simulated time; forever if the clock does not move). Expected: the interruption
-  // returns at once and the attempt is gone (Linux: a signal during connect leaves it in progress; an Effect
-  // interruption has no "in progress" to return to).
+  // A connect's wait for its handshake is interruptible (a timeout, a scope closing): the attempt is abandoned.
   it.effect("a connect waiting for its handshake can be interrupted, and the attempt is dropped", () =>
     Effect.gen(function*() {
       const peer = yield* TcpPeer.make()

@@ -9,13 +9,16 @@
  * support/tcp-peer.ts. Each run is a sequence of up to 25 commands:
  *
  * - user calls: listen, connect, accept, write, read, shutdown, close,
- *   abort (the connection API of l4 api.ts);
+ *   abort (the connection API of l4 api.ts), and interrupting a connect
+ *   still waiting for its handshake (the attempt is abandoned: ABORT);
  * - segments from the peer: SYN, SYN-ACK, ACK, data, FIN, RST, in any of
  *   these combinations, with SEQ at RCV.NXT, ahead of it in the window,
  *   below it, or far outside the window, and ACKs acknowledging all,
  *   part, nothing new, old data, data too old, or data never sent
  *   (resolved against the model's SND.UNA/SND.NXT/RCV.NXT when the command
- *   runs); and "the next segment" of the exchange, so runs go deep;
+ *   runs); and "the next segment" of the exchange, so runs go deep (among
+ *   them a simultaneous open: the peer's SYN crossing ours, then its
+ *   SYN-ACK crossing ours);
  * - time passing: short steps (only while nothing is outstanding, so no
  *   retransmission timer runs: the delayed ACK, TIME-WAIT and the orphaned
  *   FIN-WAIT-2 timeout, which the model times exactly) and a long one (every
@@ -30,13 +33,17 @@
  * ACK, at most 0.5 s late; congestion control's retransmissions inside
  * [SND.UNA, SND.NXT)) may be; nothing else may.
  *
- * Left out, because the lead engineer is changing them now: SYN-ACKs that
- * cross in a simultaneous open (no SYN is sent to an active SYN-RECEIVED),
- * and interrupting a pending connect. Left out as a known bug: CLOSE in
- * SYN-RECEIVED (the `fails` test at the end). Also left out: SEND before the
- * connection is established (RFC 9293 §3.10.2 queues it; our `write`
- * refuses it, as the socket layer never calls it then), out-of-order FINs,
- * and a SYN that would reopen a TIME-WAIT on a listening port (RFC 6191).
+ * A simultaneous open is covered whole: SYN-ACKs that cross (completing
+ * the handshake, as Linux does), every other SYN in an active SYN-RECEIVED
+ * (RFC 9293 §3.10.7.4 fourth: as in the synchronized states, a challenge
+ * ACK), and CLOSE there (§3.10.4: the FIN at once, FIN-WAIT-1, the
+ * handshake completing later in FIN-WAIT-1, CLOSING or on the way to
+ * FIN-WAIT-2; on a timeout the SYN-ACK and the FIN go again).
+ *
+ * Left out: SEND before the connection is established (RFC 9293 §3.10.2
+ * queues it; our `write` refuses it, as the socket layer never calls it
+ * then), out-of-order FINs, and a SYN that would reopen a TIME-WAIT on a
+ * listening port (RFC 6191).
  *
  * Deterministic: TestClock, Effect's `Random` seeded, fast-check seeded by
  * the test setup (`FC_SEED`, `FC_RUNS`).
@@ -44,7 +51,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { TcpConnection, type TcpError, type TcpListener, type TcpState } from "@netstack/l4"
 import { ipv4FromString } from "@netstack/wire"
-import { Context, Effect, Exit, type Fiber, Scheduler, Scope } from "effect"
+import { Context, Effect, Exit, Fiber, Scheduler, Scope } from "effect"
 import fc from "fast-check"
 import {
   type Expectation,
@@ -149,9 +156,17 @@ interface Before {
   readonly sndUna: number
   readonly rcvNxt: number
   readonly ackOwed: boolean
+  /** Our SYN was unacknowledged (it, or the SYN-ACK, may go again). */
+  readonly synUnacked: boolean
 }
 
-const snapshot = (m: TcpModel): Before => ({ state: m.state, sndUna: m.sndUna, rcvNxt: m.rcvNxt, ackOwed: m.ackOwed })
+const snapshot = (m: TcpModel): Before => ({
+  state: m.state,
+  sndUna: m.sndUna,
+  rcvNxt: m.rcvNxt,
+  ackOwed: m.ackOwed,
+  synUnacked: m.synUnacked
+})
 
 const matches = (s: OutSegment, p: SegmentPattern): boolean =>
   s.flags === p.flags &&
@@ -166,15 +181,19 @@ const describePattern = (p: SegmentPattern): string =>
 
 const carriesAck = (s: OutSegment): boolean => s.flags.includes(".") && !s.flags.includes("R")
 
-/** A retransmission of something sent before: our SYN, or sequence space inside [SND.UNA, SND.NXT). */
+/**
+ * A retransmission of something sent before: our SYN (a SYN-ACK once the
+ * peer's SYN came: SYN-RECEIVED, or FIN-WAIT-1 and CLOSING after a CLOSE
+ * there), or sequence space inside [SND.UNA, SND.NXT) past the SYN.
+ */
 const isRetransmission = (s: OutSegment, m: TcpModel, before: Before): boolean => {
   if (s.flags.includes("R")) return false
   if (s.flags.includes("S")) {
-    return s.seq === 0 && s.length === 0 &&
-      ((s.flags === "S" && before.state === "SYN-SENT") || (s.flags === "S." && before.state === "SYN-RECEIVED"))
+    return s.seq === 0 && s.length === 0 && before.synUnacked &&
+      ((s.flags === "S" && before.state === "SYN-SENT") || (s.flags === "S." && before.state !== "SYN-SENT"))
   }
   const end = s.seq + s.length + (s.flags.includes("F") ? 1 : 0)
-  return end > s.seq && s.seq >= Math.min(before.sndUna, m.sndUna) && end <= m.sndNxt &&
+  return end > s.seq && s.seq >= Math.max(1, Math.min(before.sndUna, m.sndUna)) && end <= m.sndNxt &&
     (s.ack === m.rcvNxt || s.ack === before.rcvNxt)
 }
 
@@ -409,22 +428,15 @@ class Read implements Command {
   toString = () => "read"
 }
 
-/**
- * CLOSE in SYN-RECEIVED (a simultaneous open's) is left out: RFC 9293
- * §3.10.4 sends the FIN at once, the host sends nothing and never
- * completes (see the `fails` test below).
- */
-const closable = (m: Readonly<TcpModel>): boolean => holding(m) && m.state !== "SYN-RECEIVED"
-
 class Shutdown implements Command {
-  check = (m: Readonly<TcpModel>) => closable(m)
+  check = (m: Readonly<TcpModel>) => holding(m)
   run = (m: TcpModel, real: Real) =>
     execute(m, real, this.toString(), () => m.shutdownCall(), () => Effect.as(real.peer.run(handleOf(real).shutdown()), "ok" as const))
   toString = () => "shutdown"
 }
 
 class Close implements Command {
-  check = (m: Readonly<TcpModel>) => closable(m)
+  check = (m: Readonly<TcpModel>) => holding(m)
   run = (m: TcpModel, real: Real) =>
     execute(m, real, this.toString(), () => m.close(), () => Effect.as(real.peer.run(handleOf(real).close()), "ok" as const))
   toString = () => "close"
@@ -435,6 +447,31 @@ class Abort implements Command {
   run = (m: TcpModel, real: Real) =>
     execute(m, real, this.toString(), () => m.abort(), () => Effect.as(real.peer.run(handleOf(real).abort()), "ok" as const))
   toString = () => "abort"
+}
+
+/**
+ * The application stops waiting for `connect` (`Fiber.interrupt`, as a
+ * timeout or a closing scope does): the interruptible wait in l4 api.ts
+ * `connect` abandons the attempt; the fiber ends interrupted.
+ */
+class InterruptConnect implements Command {
+  check = (m: Readonly<TcpModel>) => m.connectPending
+  run = (m: TcpModel, real: Real) =>
+    execute(m, real, this.toString(), () => m.interruptConnect(), () =>
+      Effect.gen(function*() {
+        const connecting = real.connecting
+        if (connecting === undefined) return yield* Effect.die(new Error("no connect is waiting"))
+        if (connecting.pollUnsafe() !== undefined) return yield* Effect.die(new Error("connect returned before it was interrupted"))
+        const interrupting = yield* Effect.forkIn(Fiber.interrupt(connecting), real.scope)
+        yield* real.peer.settle
+        if (interrupting.pollUnsafe() === undefined) {
+          return yield* Effect.die(new Error("interrupting connect did not return: its wait for the handshake is not interruptible"))
+        }
+        const exit = yield* Fiber.await(connecting)
+        if (!Exit.hasInterrupts(exit)) return yield* Effect.die(new Error(`the interrupted connect ended otherwise: ${String(exit)}`))
+        return undefined
+      }))
+  toString = () => "interrupt connect"
 }
 
 // ---------------------------------------------------------------------------
@@ -510,6 +547,7 @@ const resolve = (m: Readonly<TcpModel>, spec: SegmentSpec): PeerSegment => {
   const base = known ? m.rcvNxt : 1
   let seq: number
   if (syn && (!known || m.state === "LISTEN" || m.state === "SYN-SENT")) seq = 0 // the peer's SYN is at its ISN
+  else if (syn && spec.seqClass === "below" && spec.seqDelta <= 1000) seq = 0 // its SYN (or SYN-ACK) again, at IRS
   else if (spec.seqClass === "next") seq = base
   else if (spec.seqClass === "ahead") seq = base + spec.seqDelta
   else if (spec.seqClass === "far") seq = base + FAR
@@ -537,7 +575,6 @@ const excluded = (m: Readonly<TcpModel>, spec: SegmentSpec): boolean => {
   const syn = spec.flags.includes("S")
   const fin = spec.flags.includes("F")
   if (syn && m.state === "LISTEN" && m.used) return true // a second incarnation: one connection per run
-  if (syn && m.state === "SYN-RECEIVED" && m.origin === "active") return true // crossing SYN-ACKs: being reworked
   if (syn && m.state === "TIME-WAIT" && m.listening && (spec.seqClass === "ahead" || spec.seqClass === "far")) return true // RFC 6191 reopening
   if (fin && spec.seqClass === "ahead") return true // out-of-order FINs are not modelled
   if (fin && spec.seqClass === "next" && (m.finReceived || m.ooo.length > 0)) return true // a FIN below held data, or a second FIN
@@ -580,7 +617,9 @@ class PeerSends implements Command {
 }
 
 /**
- * The segment that moves the exchange on: the SYN, the SYN-ACK, the
+ * The segment that moves the exchange on: the SYN, the SYN-ACK (or, for
+ * `F.`, a simultaneous open: the peer's SYN crossing ours, then its SYN-ACK
+ * crossing ours; for `P.` acknowledging nothing new, its SYN again), the
  * handshake's ACK, else an ACK, data or a FIN in order, acknowledging all we
  * sent or nothing new.
  */
@@ -598,8 +637,10 @@ class PeerProceeds implements Command {
       case "LISTEN":
         return { flags: "S", seq: 0, ack: 0, length: 0 }
       case "SYN-SENT":
-        return { flags: "S.", seq: 0, ack: 1, length: 0 }
+        return this.kind === "F." ? { flags: "S", seq: 0, ack: 0, length: 0 } : { flags: "S.", seq: 0, ack: 1, length: 0 }
       case "SYN-RECEIVED":
+        if (m.origin === "active" && this.kind === "F.") return { flags: "S.", seq: 0, ack: m.sndNxt, length: 0 }
+        if (m.origin === "active" && this.kind === "P." && this.acks === "none") return { flags: "S", seq: 0, ack: 0, length: 0 }
         return { flags: ".", seq: m.rcvNxt, ack: m.sndNxt, length: 0 }
       default:
         return {
@@ -679,6 +720,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.constant<Command>(new Shutdown()) },
   { weight: 2, arbitrary: fc.constant<Command>(new Close()) },
   { weight: 1, arbitrary: fc.constant<Command>(new Abort()) },
+  { weight: 1, arbitrary: fc.constant<Command>(new InterruptConnect()) },
   { weight: 3, arbitrary: fc.constantFrom(1, 40, 499, 500, 1000, 3000, 4999, 5000, 8000).map((ms): Command => new Tick(ms)) },
   { weight: 2, arbitrary: fc.constantFrom<0 | -1>(0, -1).map((offset): Command => new TickToTimer(offset)) },
   { weight: 1, arbitrary: fc.constant<Command>(new LongTick()) },
@@ -692,15 +734,19 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
 
 /**
  * How a run starts (so runs reach the later states): nothing yet (segments
- * find a closed port), a connect or a listen just made, or a connection
+ * find a closed port), a connect or a listen just made, a simultaneous open
+ * half done (the peer's SYN crossed ours: SYN-RECEIVED) and perhaps shut
+ * down there (FIN-WAIT-1 before the handshake completes), or a connection
  * already established by either — through the same commands, checked alike.
  */
-type Opening = "nothing" | "connect" | "listen" | "connected" | "accepted"
+type Opening = "nothing" | "connect" | "listen" | "simultaneous" | "closedEarly" | "connected" | "accepted"
 
 const openingArb: fc.Arbitrary<Opening> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<Opening>("nothing") },
   { weight: 1, arbitrary: fc.constant<Opening>("connect") },
   { weight: 1, arbitrary: fc.constant<Opening>("listen") },
+  { weight: 2, arbitrary: fc.constant<Opening>("simultaneous") },
+  { weight: 1, arbitrary: fc.constant<Opening>("closedEarly") },
   { weight: 2, arbitrary: fc.constant<Opening>("connected") },
   { weight: 2, arbitrary: fc.constant<Opening>("accepted") }
 )
@@ -710,6 +756,8 @@ const OPENINGS: Record<Opening, ReadonlyArray<Command>> = {
   nothing: [],
   connect: [new Connect()],
   listen: [new Listen()],
+  simultaneous: [new Connect(), new PeerProceeds("F.", "all", 0)],
+  closedEarly: [new Connect(), new PeerProceeds("F.", "all", 0), new Shutdown()],
   connected: [new Connect(), new PeerProceeds(".", "all", 0)],
   accepted: [new Listen(), new PeerProceeds(".", "all", 0), new PeerProceeds(".", "all", 0), new Accept()]
 }
@@ -755,6 +803,16 @@ describe("the TCP state machine against RFC 9293's", () => {
     if (numRuns >= 100) {
       const states: ReadonlyArray<State> = ["CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT"]
       expect(states.filter((state) => !coverage.states.has(state))).toEqual([])
+      // And through the simultaneous open's corners and the interrupted connect.
+      const rules = [...coverage.rules.keys()]
+      const corners = [
+        "simultaneous open, SYN-ACKs crossing",
+        "§3.10.7.4 fourth (RFC 5961 §4.2): SYN in SYN-RECEIVED (active)",
+        "§3.10.4 CLOSE in SYN-RECEIVED",
+        "§3.10.7.4 fifth: FIN-WAIT-1, our SYN acknowledged",
+        "connect interrupted"
+      ].map((rule) => rule.replace(/\b\d+\b/g, "N"))
+      expect(corners.filter((corner) => !rules.some((rule) => rule.startsWith(corner)))).toEqual([])
     }
   }, 60_000)
 })
@@ -820,6 +878,81 @@ describe("TCP state machine rules the model found broken", () => {
       peer.expect({ flags: ".", seq: 2, ack: 2, length: 0 })
       expect(connection.state).toBe("TIME-WAIT")
       expect(peer.host.tcp.stats.TCPSYNChallenge).toBe(1)
+    }))
+
+  it.effect("after a CLOSE in SYN-RECEIVED, FIN-WAIT-1 is synchronized: an ACK of nothing new is no reset; the open completes in CLOSING (RFC 9293 §3.5.2, §3.10.7.4)", () =>
+    Effect.gen(function*() {
+      const peer = yield* TcpPeer.make({ tcp: { timestamps: false } })
+      const connecting = yield* peer.connect({ localPort: 5555 })
+      peer.expect({ flags: "S", seq: 0 })
+      yield* peer.send({ flags: "S", seq: 0, options: { mss: 1460 } })
+      peer.expect({ flags: "S.", seq: 0, ack: 1 })
+      const tcb = peer.host.tcp.tables.established.lookup(HOST_IP, 5555, PEER_IP, PEER_PORT)
+      if (tcb === undefined) return yield* Effect.die(new Error("no connection"))
+      const connection = new TcpConnection(tcb)
+      yield* peer.run(connection.shutdown())
+      peer.expect({ flags: "F.", seq: 1, ack: 1 })
+      // SEG.ACK = SND.UNA (our SYN not acknowledged): a duplicate ACK, ignored (§3.10.7.4 fifth); the text is taken.
+      yield* peer.send({ flags: "P.", seq: 1, ack: 0, data: 10 })
+      peer.expect({ flags: ".", seq: 2, ack: 11 })
+      expect(connection.state).toBe("FIN-WAIT-1")
+      expect(connection.info().unread).toBe(10)
+      // SEG.ACK > SND.NXT: a challenge ACK (RFC 5961 §5.2), the segment dropped.
+      yield* peer.send({ flags: ".", seq: 11, ack: 5 })
+      peer.expect({ flags: ".", seq: 2, ack: 11 })
+      // The peer's FIN, our FIN not acknowledged: CLOSING; connect still waits for the ACK of our SYN.
+      yield* peer.send({ flags: "F.", seq: 11, ack: 0 })
+      peer.expect({ flags: ".", seq: 2, ack: 12 })
+      peer.expectNone()
+      expect(connection.state).toBe("CLOSING")
+      expect(connecting.pollUnsafe()).toBeUndefined()
+      // On the RTO the SYN-ACK and the FIN go again (RFC 6298 §5.4), acknowledging the peer's FIN.
+      yield* peer.after(1000)
+      peer.expect({ flags: "S.", seq: 0, ack: 12 })
+      peer.expect({ flags: "F.", seq: 1, ack: 12 })
+      // Our SYN and FIN acknowledged: the open completes in CLOSING, which moves on to TIME-WAIT.
+      yield* peer.send({ flags: ".", seq: 12, ack: 2 })
+      peer.expectNone()
+      expect(connection.state).toBe("TIME-WAIT")
+      expect((yield* peer.done(connecting)).tcb).toBe(tcb)
+      expect(yield* connection.readAll()).toEqual(patternBytes(1, 10))
+    }))
+
+  it.effect("a SYN at IRS to an active SYN-RECEIVED gets a challenge ACK, not a SYN-ACK (RFC 9293 §3.10.7.4 fourth, RFC 5961 §4.2)", () =>
+    Effect.gen(function*() {
+      const peer = yield* TcpPeer.make({ tcp: { timestamps: false } })
+      const connecting = yield* peer.connect({ localPort: 5555 })
+      peer.expect({ flags: "S", seq: 0 })
+      yield* peer.send({ flags: "S", seq: 0, options: { mss: 1460 } })
+      peer.expect({ flags: "S.", seq: 0, ack: 1 })
+      // §3.10.7.4 fourth: "Otherwise [an active OPEN], handle per the directions for synchronized states".
+      yield* peer.send({ flags: "S", seq: 0, options: { mss: 1460 } })
+      peer.expect({ flags: ".", seq: 1, ack: 1, length: 0 })
+      peer.expectNone()
+      expect(connecting.pollUnsafe()).toBeUndefined()
+      // The SYN-ACKs crossing still completes the handshake, with no reply.
+      yield* peer.send({ flags: "S.", seq: 0, ack: 1, options: { mss: 1460 } })
+      peer.expectNone()
+      expect((yield* peer.done(connecting)).state).toBe("ESTABLISHED")
+    }))
+
+  it.effect("interrupting a connect in SYN-RECEIVED abandons the attempt with <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.5)", () =>
+    Effect.gen(function*() {
+      const peer = yield* TcpPeer.make({ tcp: { timestamps: false } })
+      const connecting = yield* peer.connect({ localPort: 5555 })
+      peer.expect({ flags: "S", seq: 0 })
+      yield* peer.send({ flags: "S", seq: 0, options: { mss: 1460 } })
+      peer.expect({ flags: "S.", seq: 0, ack: 1 })
+      const interrupting = yield* peer.fork(Fiber.interrupt(connecting))
+      expect(interrupting.pollUnsafe()).toBeDefined()
+      const reset = peer.next()
+      expect([reset.flags.startsWith("R"), reset.seq]).toEqual([true, 1])
+      peer.expectNone()
+      expect(peer.host.tcp.tables.established.size).toBe(0)
+      expect(Exit.hasInterrupts(yield* Fiber.await(connecting))).toBe(true)
+      // Nothing answers the peer's ACK now but the RST of a closed port (§3.10.7.1).
+      yield* peer.send({ flags: ".", seq: 1, ack: 1 })
+      peer.expect({ flags: "R", seq: 1 })
     }))
 
   it.effect("CLOSE in SYN-RECEIVED (a simultaneous open) sends a FIN and enters FIN-WAIT-1 (RFC 9293 §3.10.4)", () =>

@@ -119,6 +119,7 @@ const synSent = (tcb: Tcb, seg: Segment, packet: PacketBuffer): void => {
     tcb.rtt.acknowledged()
     // Karn's rule: the handshake is timed only when the SYN went once.
     if (tcb.retransmits === 0) tcb.rtt.sample(tcb.host.timers.now() - tcb.lastSend)
+    else tcb.rtt.handshakeRetransmitted()
     tcb.rcvAdv = seqAdd(tcb.rcvNxt, Math.min(0xffff, tcb.receive.free)) // what our SYN offered
     takeWindow(tcb, seg)
     setupSack(tcb)
@@ -165,7 +166,9 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
   const segLength = seg.length + ((flags & SYN) !== 0 ? 1 : 0) + ((flags & FIN) !== 0 ? 1 : 0)
 
   // A retransmitted SYN to a passive SYN-RECEIVED: the SYN-ACK was lost; send it again (Linux `tcp_check_req`).
-  if (tcb.state === "SYN-RECEIVED" && (flags & SYN) !== 0 && (flags & ACK) === 0 && seg.seq === tcb.irs) {
+  // An active SYN-RECEIVED (simultaneous open) handles a SYN as the synchronized states do: a challenge ACK
+  // below (RFC 9293 §3.10.7.4 fourth, RFC 5961 §4.2; Linux too).
+  if (tcb.state === "SYN-RECEIVED" && tcb.passive && (flags & SYN) !== 0 && (flags & ACK) === 0 && seg.seq === tcb.irs) {
     return sendSyn(tcb)
   }
 
@@ -199,6 +202,10 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
       }
       // A retransmitted FIN in TIME-WAIT is acknowledged and restarts the 2 MSL wait.
       if (tcb.state === "TIME-WAIT" && (flags & FIN) !== 0) tcb.timeWaitTimer.arm(tcb.host.settings.timeWait)
+      // RFC 2883 §4 (Linux `tcp_send_dupack`): data wholly below RCV.NXT was received twice: the ACK reports it
+      // in a D-SACK block, so the sender learns its retransmission was unnecessary.
+      const dataEnd = seqAdd(seg.seq, seg.length)
+      if (tcb.sack && seg.length > 0 && seqLe(dataEnd, tcb.rcvNxt)) tcb.reassembly.duplicate(seg.seq, dataEnd)
       sendAck(tcb)
     }
     return
@@ -226,12 +233,16 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
 
   // Fifth: ACK.
   if ((flags & ACK) === 0) return
-  // The handshake's ACK: in SYN-RECEIVED, or in FIN-WAIT-1 after a CLOSE in SYN-RECEIVED (no controller yet).
-  if (tcb.state === "SYN-RECEIVED" || tcb.cc === undefined) {
-    if (!(seqGt(seg.ack, tcb.sndUna) && seqLe(seg.ack, tcb.sndMax))) return resetFor(tcb, seg)
+  // The handshake's ACK: in SYN-RECEIVED, or in FIN-WAIT-1 (or CLOSING) after a CLOSE in SYN-RECEIVED (no
+  // controller yet). Those are synchronized states (RFC 9293 §3.5.2): there an ACK that does not acknowledge our
+  // SYN is processed as in ESTABLISHED (§3.10.7.4 fifth: a duplicate ignored, RFC 5961 §5.2 below), not reset.
+  const acksSyn = seqGt(seg.ack, tcb.sndUna) && seqLe(seg.ack, tcb.sndMax)
+  if (tcb.state === "SYN-RECEIVED" || (tcb.cc === undefined && acksSyn)) {
+    if (!acksSyn) return resetFor(tcb, seg)
     // The accept queue full: drop the ACK and stay in SYN-RECEIVED (Linux, tcp_abort_on_overflow = 0).
     if (tcb.passive && !tcb.host.acceptRoom(tcb)) return
     if (tcb.retransmits === 0) tcb.rtt.sample(now - tcb.lastSend)
+    else tcb.rtt.handshakeRetransmitted()
     takeWindow(tcb, seg)
     setupSack(tcb)
     established(tcb)
@@ -250,6 +261,7 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
   const before = tcb.sndUna
   processAck(tcb, seg, windowChanged)
   if (tcb.state === "CLOSED") return
+  if (tcb.sndUna === tcb.sndMax) persistAnswered(tcb)
   if (tcb.sndUna !== before && tcb.send.free > 0) Latch.openUnsafe(tcb.writable)
   if (tcb.finAcked) {
     if (tcb.state === "FIN-WAIT-1") {
@@ -297,6 +309,24 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
   }
   tcb.cwndLimited = pushData(tcb)
   acknowledge(tcb, ackNow)
+}
+
+/**
+ * An acceptable ACK with nothing outstanding: if the persist timer is
+ * probing a zero window, the peer answered. RFC 1122 §4.2.2.17: the window
+ * may stay closed indefinitely, and as long as the receiver acknowledges
+ * the probes the connection MUST stay open, so the count toward `retries`
+ * starts over (Linux `icsk_probes_out = 0` in `tcp_ack`); the probes keep
+ * backing off. A window that opened ends probing: the backoff is cleared and
+ * the probe timer stopped, so the data now sent gets a fresh RTO (Linux
+ * `tcp_ack_probe`).
+ */
+const persistAnswered = (tcb: Tcb): void => {
+  tcb.retransmits = 0
+  if (tcb.sndWnd > 0 && tcb.unsent > 0 && tcb.retransmitTimer.armed) {
+    tcb.rtt.acknowledged()
+    tcb.retransmitTimer.stop()
+  }
 }
 
 /**
@@ -374,7 +404,11 @@ const finArrived = (tcb: Tcb): void => {
  */
 const acknowledge = (tcb: Tcb, now: boolean): void => {
   if (tcb.unackedBytes === 0 && !now) return
-  if (now || tcb.unackedBytes >= 2 * tcb.rcvMss || tcb.quickAcks > 0) {
+  // RFC 5681 §4.2 "every second full-sized segment": a full segment carries the MSS we announced less the options
+  // every segment carries (RFC 9293 §3.7.1: the sender decreases its data by its TCP options; with timestamps,
+  // 12 bytes). Linux measures `rcv_mss` from the segments received, to the same effect.
+  const fullSegment = tcb.rcvMss - (tcb.timestamps ? TIMESTAMP_OPTION_BYTES : 0)
+  if (now || tcb.unackedBytes >= 2 * fullSegment || tcb.quickAcks > 0) {
     if (tcb.quickAcks > 0) tcb.quickAcks--
     sendAck(tcb)
     return

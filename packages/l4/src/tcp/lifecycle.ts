@@ -15,8 +15,9 @@ import type { Tcb } from "./tcb.ts"
 export const established = (tcb: Tcb): void => {
   const host = tcb.host
   const now = host.timers.now()
-  // A CLOSE in SYN-RECEIVED already sent the FIN (RFC 9293 §3.10.4): the handshake completes in FIN-WAIT-1.
-  tcb.state = tcb.finQueued ? "FIN-WAIT-1" : "ESTABLISHED"
+  // A CLOSE in SYN-RECEIVED already sent the FIN (RFC 9293 §3.10.4): the handshake completes in FIN-WAIT-1, or in
+  // CLOSING when the peer's FIN came first; that state stays.
+  if (tcb.state !== "CLOSING") tcb.state = tcb.finQueued ? "FIN-WAIT-1" : "ESTABLISHED"
   tcb.cc = host.congestion.make({ mss: tcb.mss, initialWindow: initialWindow(tcb.mss), now })
   tcb.retransmits = 0
   tcb.lastReceive = now

@@ -155,9 +155,18 @@ export const transmit = (tcb: Tcb, seq: number, length: number, flags: number): 
   return true
 }
 
-/** Sends a bare ACK now (with SACK blocks when out-of-order data is queued). */
+/**
+ * Sends a bare ACK now (with SACK blocks when out-of-order data is queued).
+ * Its sequence number is SND.MAX, RFC 9293's SND.NXT: a timeout here moves
+ * `sndNxt` back to SND.UNA to resend from there (go-back-N), which RFC 9293
+ * never does, and the peer may have received up to SND.MAX already. An ACK
+ * carrying the rewound number would be unacceptable there (§3.10.7.4: below
+ * RCV.NXT), its acknowledgment ignored — and when both ends are retransmitting
+ * after timeouts, each would ignore the other's ACKs for good. Linux sends
+ * `tcp_acceptable_seq`, its never-rewound `snd_nxt`.
+ */
 export const sendAck = (tcb: Tcb): void => {
-  emit(tcb, headerBuffer(tcb.host), tcb.sndNxt, ACK, segmentOptions(tcb, true))
+  emit(tcb, headerBuffer(tcb.host), tcb.sndMax, ACK, segmentOptions(tcb, true))
 }
 
 /**
@@ -190,10 +199,10 @@ export const sendSyn = (tcb: Tcb): void => {
   if (!tcb.retransmitTimer.armed) tcb.retransmitTimer.arm(tcb.rtt.rto)
 }
 
-/** Sends RST (with ACK) for an aborted connection (RFC 9293 §3.10.5 ABORT: `<SEQ=SND.NXT><CTL=RST>`). */
+/** Sends RST (with ACK) for an aborted connection (RFC 9293 §3.10.5 ABORT: `<SEQ=SND.NXT><CTL=RST>`; SND.MAX, see `sendAck`). */
 export const sendReset = (tcb: Tcb): void => {
   tcb.host.stats.OutRsts++
-  emit(tcb, headerBuffer(tcb.host), tcb.sndNxt, TcpFlags.rst | ACK, undefined)
+  emit(tcb, headerBuffer(tcb.host), tcb.sndMax, TcpFlags.rst | ACK, undefined)
 }
 
 /**
@@ -243,9 +252,13 @@ export const pushData = (tcb: Tcb): boolean => {
       // flight (the "override" case), or the window is at least half the largest the peer offered.
       if (tcb.inFlight > 0 && windowRoom < tcb.maxSndWnd / 2) break
     }
-    if (length < mss && length === unsent && tcb.inFlight > 0 && !tcb.noDelay && !tcb.finQueued && !retransmitting) {
+    const nagle = length === unsent && tcb.inFlight > 0 && !tcb.noDelay && !tcb.finQueued && !retransmitting
+    if (nagle && length < mss) {
       break // Nagle: a small segment waits for the outstanding data's ACK (RFC 9293 §3.7.4)
     }
+    // The same rule for the last segment of a super-packet: its full segments go, a partial one at the end
+    // waits (Linux `tcp_mss_split_point`), as it would have sent alone.
+    if (nagle && length % mss !== 0) length -= length % mss
     const last = length === unsent
     const fin = last && tcb.finQueued
     if (!transmit(tcb, tcb.sndNxt, length, (last ? TcpFlags.psh : 0) | (fin ? TcpFlags.fin : 0))) break

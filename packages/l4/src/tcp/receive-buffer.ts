@@ -263,14 +263,21 @@ export class ReassemblyQueue {
    */
   sackBlocks(max: number): ReadonlyArray<SackBlock> {
     const out: Array<SackBlock> = []
+    // Blocks already reported, other than the D-SACK (which may repeat the second block).
+    let firstRun = 0
     if (this.dsack !== undefined && max > 0) {
       out.push(this.dsack)
+      firstRun = 1
+      // RFC 2883 §4: a duplicate of queued data is followed by the block holding it, even when the two are
+      // equal — the sender tells a D-SACK from a SACK by the first block lying inside the second (§5).
+      const holding = max > 1 ? this.blockAround(this.dsack.left) : undefined
+      if (holding !== undefined) out.push(holding)
       this.dsack = undefined
     }
     for (const left of this.recent) {
       if (out.length >= max) break
       const block = this.blockAround(left)
-      if (block !== undefined && !out.some((b) => b.left === block.left && b.right === block.right)) out.push(block)
+      if (block !== undefined && !out.some((b, i) => i >= firstRun && b.left === block.left && b.right === block.right)) out.push(block)
     }
     return out
   }

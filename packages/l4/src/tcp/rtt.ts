@@ -8,6 +8,9 @@
 /** RFC 6298 §2.1: the RTO before any sample: 1 second. */
 export const INITIAL_RTO = 1_000_000
 
+/** RFC 6298 §5.7: the RTO once data flows after a handshake whose SYN (or SYN-ACK) timed out: 3 seconds. */
+export const FALLBACK_RTO = 3_000_000
+
 /** RFC 6298 §2: G, the clock granularity (the host clock is exact: 1 µs). */
 const GRANULARITY = 1
 /** RFC 6298 §2: K = 4. */
@@ -42,10 +45,16 @@ export class RttEstimator {
     this.bounds = bounds
   }
 
-  /** The current RTO: the computed value, doubled per backoff, within the bounds (RFC 6298 §2.4, §2.5, §5.5). */
+  /**
+   * The current RTO: the computed value raised to the minimum (RFC 6298
+   * §2.4), then doubled per backoff (§5.5), at most the maximum (§2.5).
+   * The doubling applies to the RTO in use, as Linux's `icsk_rto << 1`:
+   * doubling a computed value below the minimum would leave the timer at
+   * the minimum for several expiries (no backoff at all on a short path).
+   */
   get rto(): number {
-    const backedOff = this.base * 2 ** Math.min(this.backoff, 30)
-    return Math.min(Math.max(backedOff, this.bounds.minRto), this.bounds.maxRto)
+    const backedOff = Math.max(this.base, this.bounds.minRto) * 2 ** Math.min(this.backoff, 30)
+    return Math.min(backedOff, this.bounds.maxRto)
   }
 
   /**
@@ -66,6 +75,16 @@ export class RttEstimator {
     }
     this.minRtt = this.minRtt === undefined ? r : Math.min(this.minRtt, r)
     this.base = this.srtt + Math.max(GRANULARITY, K * this.rttvar)
+  }
+
+  /**
+   * The handshake completed without a sample because its SYN or SYN-ACK
+   * was retransmitted (Karn's rule): RFC 6298 §5.7 says the RTO MUST be
+   * re-initialized to 3 seconds when data transmission begins (Linux
+   * `TCP_TIMEOUT_FALLBACK` in `tcp_init_transfer`).
+   */
+  handshakeRetransmitted(): void {
+    if (this.srtt === undefined) this.base = Math.max(this.base, FALLBACK_RTO)
   }
 
   /** The timer expired: double the RTO (RFC 6298 §5.5). */

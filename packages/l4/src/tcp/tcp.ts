@@ -159,12 +159,13 @@ export class Tcp implements TcpHost {
     const localPort = view.destinationPort
     const remotePort = view.sourcePort
     const tcb = this.tables.established.lookup(local, localPort, remote, remotePort)
+    // The established table first: the listener is looked up only for what it has no connection for.
+    if (tcb !== undefined && (tcb.state !== "TIME-WAIT" || !this.reopensTimeWait(tcb, seg))) return segmentArrives(tcb, seg, packet)
     const listener = this.tables.listeners.lookup(local, localPort)
     if (tcb !== undefined) {
       // RFC 6191 / RFC 1122 §4.2.2.13: a new SYN may end TIME-WAIT, for a listener to take it. With no listener
       // there is nothing to reopen: TIME-WAIT "MUST linger" and the SYN gets its challenge ACK (RFC 5961 §4.2).
-      const reopens = tcb.state === "TIME-WAIT" && listener !== undefined && !listener.closed && this.reopensTimeWait(tcb, seg)
-      if (!reopens) return segmentArrives(tcb, seg, packet)
+      if (listener === undefined || listener.closed) return segmentArrives(tcb, seg, packet)
       done(tcb)
     }
     if (listener !== undefined && !listener.closed) return this.listenerArrives(listener, seg, packet, local, remote, localPort, remotePort)
@@ -313,7 +314,11 @@ export class Tcp implements TcpHost {
     tcb.sack = this.settings.sack && options.sackOk
     tcb.mss = Math.min(check.mss, mtu - 40) - (tcb.timestamps ? 12 : 0)
     this.startSequence(tcb, seqAdd(seg.ack, -1))
+    // The SYN-ACK went out and is acknowledged: SND.UNA = SND.NXT = ISS + 1 (left at ISS, the ACK itself would be
+    // "above SND.NXT" and challenged, RFC 5961 §5.2, and the first data would go out at the SYN's number).
     tcb.sndUna = seg.ack
+    tcb.sndNxt = seg.ack
+    tcb.sndMax = seg.ack
     tcb.rcvAdv = seqAdd(tcb.rcvNxt, Math.min(0xffff, this.settings.receiveBuffer)) // what the SYN-ACK offered
     tcb.sndWnd = seg.window * 2 ** tcb.sndWscale
     tcb.maxSndWnd = tcb.sndWnd

@@ -29,15 +29,16 @@ const timedOut = (tcb: Tcb): TcpError =>
 const retransmit = (tcb: Tcb): void => {
   const host = tcb.host
   const settings = host.settings
-  // The handshake not complete: SYN-SENT, SYN-RECEIVED, or FIN-WAIT-1 after a CLOSE in SYN-RECEIVED.
-  if (tcb.state === "SYN-SENT" || tcb.state === "SYN-RECEIVED" || (tcb.state === "FIN-WAIT-1" && tcb.cc === undefined)) {
+  // The handshake not complete: SYN-SENT, SYN-RECEIVED, or FIN-WAIT-1 (CLOSING) after a CLOSE in SYN-RECEIVED.
+  const closedEarly = tcb.cc === undefined && (tcb.state === "FIN-WAIT-1" || tcb.state === "CLOSING")
+  if (tcb.state === "SYN-SENT" || tcb.state === "SYN-RECEIVED" || closedEarly) {
     const limit = tcb.state === "SYN-SENT" ? settings.synRetries : settings.synAckRetries
     if (tcb.retransmits >= limit) return done(tcb, timedOut(tcb))
     tcb.retransmits++
     tcb.rtt.expired()
     host.stats.TCPTimeouts++
     sendSyn(tcb)
-    if (tcb.state === "FIN-WAIT-1") transmit(tcb, seqAdd(tcb.iss, 1), 0, TcpFlags.fin)
+    if (closedEarly) transmit(tcb, seqAdd(tcb.iss, 1), 0, TcpFlags.fin)
     return
   }
   if (tcb.state === "CLOSED" || tcb.state === "LISTEN" || tcb.state === "TIME-WAIT") return
@@ -62,6 +63,13 @@ const retransmit = (tcb: Tcb): void => {
     return done(tcb, timedOut(tcb))
   }
   retransmissionTimeout(tcb)
+  // The user timeout (RFC 9293 §3.8.3; TCP_USER_TIMEOUT, Linux `tcp_clamp_rto_to_user_timeout`): the backed-off
+  // timer fires no later than it, so the connection is aborted on time instead of up to one RTO late.
+  if (tcb.userTimeout !== undefined && tcb.unackedSince !== undefined) {
+    const deadline = tcb.unackedSince + tcb.userTimeout
+    const at = tcb.retransmitTimer.at
+    if (at !== undefined && at > deadline) tcb.retransmitTimer.armAt(Math.max(deadline, now))
+  }
 }
 
 const delayedAck = (tcb: Tcb): void => {

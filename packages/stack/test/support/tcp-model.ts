@@ -19,11 +19,21 @@
  * makes (RFC 5681, RFC 6582) — those may appear, but only inside
  * [SND.UNA, SND.NXT).
  *
- * Two things beyond the RFC text, both Linux's, are modelled as the stack
+ * Three things beyond the RFC text, all Linux's, are modelled as the stack
  * means them: a listener is a separate endpoint that outlives its children
- * (a connection that ends with the listener open shows as LISTEN), and an
+ * (a connection that ends with the listener open shows as LISTEN); an
  * orphaned FIN-WAIT-2 (the application closed) ends after `finTimeout`
- * (tcp_fin_timeout).
+ * (tcp_fin_timeout); and in a simultaneous open whose SYN-ACKs cross, the
+ * peer's SYN-ACK (SEG.SEQ = IRS, left of the window, but acknowledging our
+ * SYN) completes the handshake, where the RFC's first check would answer it
+ * with an ACK and wait for a retransmission (Linux tcp_validate_incoming).
+ *
+ * A CLOSE in SYN-RECEIVED sends the FIN before our SYN is acknowledged
+ * (§3.10.4): FIN-WAIT-1 is synchronized, so from there on the segments are
+ * processed as in any FIN-WAIT-1 (§3.5.2, §3.10.7.4: an ACK of nothing new is
+ * ignored, one of data never sent is challenged; RFC 5961 §5.2), and the
+ * ACK of our SYN completes the open (`connect` returns) in whatever state
+ * the connection is then in.
  */
 
 /** RFC 9293 §3.3.2's states. */
@@ -184,6 +194,16 @@ export class TcpModel {
     return this.sndUna < this.sndNxt
   }
 
+  /** An active open whose SYN is not yet acknowledged: `connect` still waits (SYN-SENT, SYN-RECEIVED, or after a CLOSE there). */
+  get connectPending(): boolean {
+    return this.origin === "active" && !this.opened && !this.deleted
+  }
+
+  /** Our SYN went out and is not acknowledged: it (or the SYN-ACK) may be retransmitted. */
+  get synUnacked(): boolean {
+    return !this.deleted && this.sndNxt > 0 && this.sndUna === 0
+  }
+
   /** Our FIN was sent and acknowledged. */
   get finAcked(): boolean {
     return this.finSent && this.sndUna > 1 + this.written
@@ -328,6 +348,11 @@ export class TcpModel {
         this.deleteTcb(undefined)
         return e
       case "SYN-RECEIVED":
+        // Nothing can be queued: `write` refuses to send before ESTABLISHED (see the test's header).
+        e.rules.push("§3.10.4 CLOSE in SYN-RECEIVED, no SENDs: send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK> at once, FIN-WAIT-1")
+        this.sendFin(e)
+        this.state = "FIN-WAIT-1"
+        return e
       case "ESTABLISHED":
         e.rules.push(`§3.10.4 CLOSE in ${this.state}: send FIN, FIN-WAIT-1`)
         this.sendFin(e)
@@ -385,6 +410,18 @@ export class TcpModel {
   /** ABORT (§3.10.5). */
   abort(): Expectation {
     return this.abortConnection()
+  }
+
+  /**
+   * The application gives up a `connect` still waiting (its fiber is
+   * interrupted): the attempt is abandoned, as an ABORT (§3.10.5: nothing
+   * sent in SYN-SENT; `<SEQ=SND.NXT><CTL=RST>` in SYN-RECEIVED).
+   */
+  interruptConnect(): Expectation {
+    const e = this.abortConnection()
+    e.rules.unshift("connect interrupted: the attempt is abandoned (ABORT)")
+    e.userResult = undefined
+    return e
   }
 
   private abortConnection(): Expectation {
@@ -584,13 +621,26 @@ export class TcpModel {
     const segLen = seg.length + (syn ? 1 : 0) + (fin ? 1 : 0)
     const state = this.state
     const synchronized = isSynchronizedState(state)
+    // RFC 9293 §3.10.7.4 fourth: in SYN-RECEIVED from an active OPEN, a SYN is handled as in the synchronized states.
+    const activeSynReceived = state === "SYN-RECEIVED" && this.origin === "active"
+
+    // Simultaneous open, the SYN-ACKs crossing (§3.5 figure 8 line 6): the peer's SYN-ACK repeats its SYN at IRS and
+    // acknowledges ours. Taken as the handshake's ACK (Linux); the only form the test sends is bare.
+    if (activeSynReceived && has(f, "S") && has(f, ".") && !rst && !fin && seg.length === 0 && seg.seq === 0 &&
+      seg.ack > this.sndUna && seg.ack <= this.sndNxt) {
+      e.rules.push("simultaneous open, SYN-ACKs crossing: SEG.SEQ = IRS, SND.UNA < SEG.ACK =< SND.NXT: ESTABLISHED, nothing sent (Linux)")
+      this.sndUna = seg.ack
+      this.state = "ESTABLISHED"
+      this.opened = true
+      return
+    }
 
     // First, check the sequence number.
     if (!this.acceptable(seg.seq, segLen)) {
       if (rst) {
         e.rules.push("§3.10.7.4 first (RFC 5961 §3.2 (1)): RST outside the window: drop silently")
-      } else if (syn && synchronized) {
-        e.rules.push("§3.10.7.4 fourth (RFC 5961 §4.2): SYN in a synchronized state, whatever its SEQ: challenge ACK")
+      } else if (syn && (synchronized || activeSynReceived)) {
+        e.rules.push(`§3.10.7.4 fourth (RFC 5961 §4.2): SYN in ${synchronized ? "a synchronized state" : "SYN-RECEIVED (active)"}, whatever its SEQ: challenge ACK`)
         e.replies.push(this.ackReply("challenge ACK"))
       } else {
         e.rules.push("§3.10.7.4 first: unacceptable segment: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, drop")
@@ -648,7 +698,7 @@ export class TcpModel {
         this.deleteTcb(undefined)
         return
       }
-      e.rules.push("§3.10.7.4 fourth (RFC 5961 §4.2): SYN in a synchronized state: challenge ACK, drop")
+      e.rules.push(`§3.10.7.4 fourth (RFC 5961 §4.2): SYN in ${synchronized ? "a synchronized state" : "SYN-RECEIVED (active)"}: challenge ACK, drop`)
       e.replies.push(this.ackReply("challenge ACK"))
       return
     }
@@ -674,6 +724,11 @@ export class TcpModel {
       return
     }
     if (seg.ack > this.sndUna) this.sndUna = seg.ack
+    if (!this.opened && this.sndUna > 0) {
+      // After a CLOSE in SYN-RECEIVED: FIN-WAIT-1 (or CLOSING) takes the ACK of our SYN as ESTABLISHED would.
+      e.rules.push(`§3.10.7.4 fifth: ${this.state}, our SYN acknowledged: the open completes (connect returns)`)
+      this.opened = true
+    }
     // Duplicate and partial ACKs may set off fast retransmit (RFC 5681 §3.2, RFC 6582): inside [SND.UNA, SND.NXT).
     if (this.outstanding) e.retransmitMay = true
     switch (this.state) {

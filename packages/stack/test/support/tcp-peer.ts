@@ -56,6 +56,7 @@ import {
   formatTcpFlags,
   ipv4FromString,
   TcpFlags,
+  tcpFlagsByte,
   type TcpOption,
   tcpOptionsLength
 } from "@netstack/wire"
@@ -294,17 +295,6 @@ export class TcpPeer {
         }
       }
       host.attach(device, port)
-      // A connect still waiting for its handshake when the test ends cannot be interrupted (its wait is inside
-      // `acquireRelease`'s uninterruptible acquire, l4 api.ts `connect`): abort those attempts so the scope can close.
-      yield* Effect.addFinalizer(() =>
-        Effect.gen(function*() {
-          const connecting: Array<TcpConnection> = []
-          host.tcp.tables.established.forEach((tcb) => {
-            if (tcb.state === "SYN-SENT" || (tcb.state === "SYN-RECEIVED" && !tcb.passive)) connecting.push(new TcpConnection(tcb))
-          })
-          for (const connection of connecting) yield* connection.abort()
-        })
-      )
       return peer
     })
   }
@@ -394,7 +384,7 @@ export class TcpPeer {
       throw new Error(`the host sent a frame with a bad checksum (ip ${ip.checksum}, tcp ${tcp.checksum})`)
     }
     const h = tcp.header
-    const flags = tcpFlagsOf(h)
+    const flags = tcpFlagsByte(h)
     const syn = (flags & TcpFlags.syn) !== 0
     if (syn && this.hostIss === undefined) {
       this.hostIss = h.sequenceNumber
@@ -670,20 +660,6 @@ export class TcpPeer {
     })
   }
 }
-
-/** The flag byte of a typed header. */
-const tcpFlagsOf = (h: {
-  readonly cwr: boolean
-  readonly ece: boolean
-  readonly urg: boolean
-  readonly ack: boolean
-  readonly psh: boolean
-  readonly rst: boolean
-  readonly syn: boolean
-  readonly fin: boolean
-}): number =>
-  (h.fin ? TcpFlags.fin : 0) | (h.syn ? TcpFlags.syn : 0) | (h.rst ? TcpFlags.rst : 0) | (h.psh ? TcpFlags.psh : 0) |
-  (h.ack ? TcpFlags.ack : 0) | (h.urg ? TcpFlags.urg : 0) | (h.ece ? TcpFlags.ece : 0) | (h.cwr ? TcpFlags.cwr : 0)
 
 /** Options with absent fields dropped and `sackOk: false` as absent, for exact comparison. */
 const normalizeOptions = (o: SegmentOptions): Record<string, unknown> => {
