@@ -183,6 +183,7 @@ describe("netstack demo", () => {
     expect(run.stdout).toContain("== buffers: one UDP datagram")
     expect(run.stdout).toContain("== pool")
     expect(run.stdout).toContain("== network: hosts and a router")
+    expect(run.stdout).toContain("b read 262144 bytes") // the TCP transfer through the router, whole
     expect(run.stdout).toContain(`frames to ${DEFAULT_DEMO_PCAP} (`)
     expect(existsSync(join(cwd, DEFAULT_DEMO_PCAP))).toBe(true)
   }, DEMO_TIMEOUT)

@@ -15,3 +15,5 @@ export {
 } from "./host.ts"
 export { advanceClock, whileClockAdvances } from "./simulation.ts"
 export { type BridgeLan, type BridgeLanOptions, type JoinError, type Link, type LinkOptions, Network } from "./network.ts"
+/** The transport types a `Host`'s `connect`, `listen` and `udp` hand out (from `@netstack/l4`). */
+export type { TcpConnection, TcpError, TcpInfo, TcpListener, UdpSocket } from "@netstack/l4"

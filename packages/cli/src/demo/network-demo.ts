@@ -11,9 +11,9 @@
 import { formatTrace, type Impairments, NetTrace, type TraceRecord } from "@netstack/device"
 import { capturePcap, type PcapCapture } from "@netstack/l2"
 import type { EchoReply, PingError } from "@netstack/l3"
-import { type Host, InvalidSpecification, type JoinError, Network, whileClockAdvances } from "@netstack/stack"
+import { type Host, InvalidSpecification, type JoinError, Network, type TcpError, type TcpInfo, whileClockAdvances } from "@netstack/stack"
 import { ipv4FromString, ipv4ToString, type PcapWriteError } from "@netstack/wire"
-import { Duration, Effect, type FileSystem, type PlatformError, Random, Result, type Scope } from "effect"
+import { Duration, Effect, Fiber, type FileSystem, type PlatformError, Random, Result, type Scope } from "effect"
 import { TestClock } from "effect/testing"
 
 /** Settings of the network demo. */
@@ -224,6 +224,64 @@ const IP_COUNTERS: ReadonlyArray<string> = [
   "FragOKs", "FragFails", "FragCreates"
 ]
 
+// ------------------------------------------------------------------ TCP
+
+/** The bulk transfer's size: 256 KiB. */
+const TCP_BYTES = 256 * 1024
+
+/** What the transfer saw: bytes b read, the time it took on the simulation clock, a's connection as `ss -ti` shows it. */
+interface Transfer {
+  readonly received: number
+  readonly micros: number
+  readonly info: TcpInfo
+}
+
+/** b counts what it reads until a's FIN (`nc -l 5001 > /dev/null`); a writes `TCP_BYTES` and closes (`nc b 5001 < file`). */
+const bulkTransfer = (a: Host, b: Host): Effect.Effect<Transfer, TcpError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const listener = yield* b.listen(5001)
+    const server = yield* Effect.forkChild(Effect.scoped(Effect.gen(function*() {
+      const connection = yield* listener.accept
+      const buffer = new Uint8Array(64 * 1024)
+      let received = 0
+      for (let n = yield* connection.readInto(buffer); n !== undefined; n = yield* connection.readInto(buffer)) received += n
+      return received
+    })))
+    const started = a.timers.now()
+    const connection = yield* a.connect(B, 5001)
+    yield* connection.write(new Uint8Array(TCP_BYTES).fill(0x5a))
+    const info = connection.info()
+    yield* connection.close()
+    const received = yield* Fiber.join(server)
+    return { received, micros: a.timers.now() - started, info }
+  }))
+
+/** `ss -ti`'s line for a connection. */
+const ssLine = (info: TcpInfo): string =>
+  `${info.congestion ?? "-"} wscale:${info.windowScale.join(",")} rto:${(info.rto / 1000).toFixed(0)} ` +
+  `rtt:${((info.srtt ?? 0) / 1000).toFixed(3)} mss:${info.mss} cwnd:${Math.round((info.cwnd ?? 0) / info.mss)} ` +
+  `ssthresh:${info.ssthresh === undefined || info.ssthresh > 1e9 ? "-" : Math.round(info.ssthresh / info.mss)}` +
+  `${info.sack ? " sack" : ""}${info.timestamps ? " ts" : ""} retrans:${info.retransmits}`
+
+/** A TCP bulk transfer from a to b through r: b's small MTU clamps the MSS both ways (RFC 9293 §3.7.1). */
+const tcpSection = (a: Host, b: Host): Effect.Effect<ReadonlyArray<string>> =>
+  Effect.gen(function*() {
+    const result = yield* whileClockAdvances(bulkTransfer(a, b), 60_000)
+    const lines = [
+      "== tcp: a sends 256 KiB to b through r (nc), CUBIC, SACK, timestamps, window scaling",
+      `  b$ nc -l 5001 > /dev/null &    a$ nc ${B} 5001 < 256KiB`
+    ]
+    if (Result.isFailure(result)) return [...lines, `  nc: ${result.failure.reason}: ${result.failure.detail}`]
+    const { info, micros, received } = result.success
+    const mbits = (received * 8) / micros
+    return [
+      ...lines,
+      `    b read ${received} bytes; ${(micros / 1000).toFixed(3)} ms from SYN to FIN on the simulation clock (${mbits.toFixed(1)} Mbit/s of 100)`,
+      `  a$ ss -ti    (before close)`,
+      `    ${ssLine(info)}`
+    ]
+  })
+
 /** `Name value` for each non-zero counter, in `order` when given. */
 const nonZero = (counters: Readonly<Record<string, number>>, order: ReadonlyArray<string> = Object.keys(counters)): string =>
   order.filter((name) => (counters[name] ?? 0) !== 0).map((name) => `${name} ${counters[name] ?? 0}`).join(" ") || "none"
@@ -241,6 +299,7 @@ const hostCounters = (host: Host): ReadonlyArray<string> => {
   return [
     `  ${host.name}  Ip: ${nonZero(ip, IP_COUNTERS)}`,
     `     Icmp: ${nonZero({ ...host.icmp.stats })}`,
+    `     Tcp: ${nonZero({ ...host.tcp.stats })}`,
     `     arp_cache: ${nonZero(host.neighbours.counters())}`,
     `     drops: ${nonZero(host.link.drops.snapshot())}`
   ]
@@ -248,7 +307,7 @@ const hostCounters = (host: Host): ReadonlyArray<string> => {
 
 /** The counters and neighbour tables of every host. */
 const tables = (hosts: ReadonlyArray<Host>): ReadonlyArray<string> => [
-  "== counters (non-zero only: /proc/net/snmp Ip and Icmp, /proc/net/stat/arp_cache, drops by reason)",
+  "== counters (non-zero only: /proc/net/snmp Ip, Icmp and Tcp with netstat -s's TcpExt, /proc/net/stat/arp_cache, drops by reason)",
   ...hosts.flatMap(hostCounters),
   "== neighbour tables (ip neigh show)",
   ...hosts.flatMap((host) => indent(host.neighbours.show(), `  ${host.name}: `))
@@ -281,6 +340,7 @@ const scenario = (pcap: string): Effect.Effect<Outcome, NetworkDemoError, Scope.
       ...(yield* pingSizes(a, r, b)),
       ...(yield* errorPings(a)),
       ...(yield* tracedPing(a, trace)),
+      ...(yield* tcpSection(a, b)),
       ...tables([a, r, b])
     ]
     return { lines, capture }
