@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import { Network } from "@netstack/stack"
 import { ipv4FromString } from "@netstack/wire"
-import { Duration, Effect, Fiber } from "effect"
+import { Duration, Effect, Fiber, Random } from "effect"
 
 // Two hosts on one wire that loses 2 % of the frames each way and delays them by 1 ms.
 const program = Effect.gen(function*() {
@@ -34,7 +34,7 @@ const program = Effect.gen(function*() {
   const info = connection.info() // what `ss -ti` shows
   assert.equal(info.mss, 1448) // data per segment: 1500 − 20 (IPv4) − 20 (TCP) − 12 (the timestamps option)
   assert.ok(info.sack && info.timestamps) // negotiated in the handshake (RFC 2018, RFC 7323)
-  assert.ok(a.tcp.stats.RetransSegs > 0) // the losses were repaired by retransmission
+  assert.ok(a.tcp.stats.RetransSegs + b.tcp.stats.RetransSegs > 0) // the losses were repaired by retransmission
 
   // UDP: an echo server on b; a asks until an answer comes back (the wire may lose either datagram).
   const server = yield* b.udp.bind({ port: 7 })
@@ -47,4 +47,5 @@ const program = Effect.gen(function*() {
   assert.equal(reply.from.port, 7)
 })
 
-await Effect.runPromise(Effect.scoped(program))
+// The wire draws its losses from Effect's Random: seeded, the same frames are lost on every run.
+await Effect.runPromise(Effect.scoped(program).pipe(Random.withSeed(6)))
