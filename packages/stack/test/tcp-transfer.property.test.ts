@@ -268,7 +268,7 @@ const describeCase = (c: Case): string =>
  */
 const wireReasons: ReadonlyArray<string> = ["timed-out", "host-unreachable"]
 
-const isTimedOut = (end: EndReport): boolean => {
+const gaveUpForTheWire = (end: EndReport): boolean => {
   const r = end.received
   const w = end.wrote
   return (r !== "stuck" && r._tag === "Failure" && wireReasons.includes(r.failure.reason)) ||
@@ -277,7 +277,7 @@ const isTimedOut = (end: EndReport): boolean => {
 
 /** An end that failed: timed out, reset by the peer's stack after the peer gave up, or left reading with nothing outstanding. */
 const failedAcceptably = (end: EndReport): boolean => {
-  if (isTimedOut(end)) return true
+  if (gaveUpForTheWire(end)) return true
   if (end.received === "stuck") return end.idleWhenStuck
   const reasons = [end.received, end.wrote].flatMap((r) => (r._tag === "Failure" ? [r.failure.reason] : []))
   return reasons.every((reason) => reason === "connection-reset" || reason === "connection-aborted" || wireReasons.includes(reason))
@@ -357,7 +357,7 @@ describe("TCP transfers over impaired wires (property)", () => {
           }
           // a failure needs a wire that dropped or damaged frames
           expect(run.wire.dropped + run.wire.corrupted, `failed over a wire that lost nothing: ${label}`).toBeGreaterThan(0)
-          expect(isTimedOut(client) || isTimedOut(server), `failed without a timeout: ${label}`).toBe(true)
+          expect(gaveUpForTheWire(client) || gaveUpForTheWire(server), `failed without a timeout: ${label}`).toBe(true)
           expect(failedAcceptably(client) && failedAcceptably(server), `an end failed for another reason: ${label}`).toBe(true)
           expect(neverConnected(client, server), `an established connection gave up: ${label}`).toBe(true)
           // whatever succeeded at an end is still exact: a reader that got its FIN got every byte

@@ -12,6 +12,7 @@ import { initialWindow } from "./congestion/congestion-control.ts"
 import { done } from "./lifecycle.ts"
 import type { Listener } from "./listener.ts"
 import { pushData, sendAck, sendReset } from "./output.ts"
+import type { ReceiveBuffer } from "./receive-buffer.ts"
 import { seqAdd } from "./seq.ts"
 import { TcpError } from "./settings.ts"
 import { isSynchronized, type Tcb, type TcpState } from "./tcb.ts"
@@ -96,42 +97,16 @@ export class TcpConnection {
    * the caller's to keep.
    */
   read(max = 64 * 1024): Effect.Effect<Uint8Array | undefined, TcpError> {
-    const tcb = this.tcb
-    return Effect.gen(function*() {
-      for (;;) {
-        if (tcb.receive.length > 0) {
-          const chunk = tcb.receive.read(max)
-          windowUpdate(tcb)
-          return chunk
-        }
-        if (tcb.error !== undefined) return yield* tcb.error
-        if (tcb.finReceived || tcb.state === "CLOSED") return undefined
-        Latch.closeUnsafe(tcb.readable)
-        yield* Latch.await(tcb.readable)
-      }
-    })
+    return receiveWith(this.tcb, (receive) => receive.read(max))
   }
 
   /**
    * RECEIVE into the caller's array: waits for data, copies as much as fits
    * from `at`, and returns how many bytes; `undefined` at the end of the
-   * peer's data. Allocates nothing (the buffer's pages are recycled).
+   * peer's data. No array is allocated for the data (the buffer's pages are recycled).
    */
   readInto(target: Uint8Array, at = 0): Effect.Effect<number | undefined, TcpError> {
-    const tcb = this.tcb
-    return Effect.gen(function*() {
-      for (;;) {
-        if (tcb.receive.length > 0) {
-          const copied = tcb.receive.readInto(target, at)
-          windowUpdate(tcb)
-          return copied
-        }
-        if (tcb.error !== undefined) return yield* tcb.error
-        if (tcb.finReceived || tcb.state === "CLOSED") return undefined
-        Latch.closeUnsafe(tcb.readable)
-        yield* Latch.await(tcb.readable)
-      }
-    })
+    return receiveWith(this.tcb, (receive) => receive.readInto(target, at))
   }
 
   /** Reads everything until the peer's FIN. */
@@ -276,6 +251,26 @@ const closeConnection = (tcb: Tcb): void => {
 
 /** RFC 9293 §3.10.5 ABORT: the states whose peer is told by `<SEQ=SND.NXT><CTL=RST>` (not CLOSING, LAST-ACK, TIME-WAIT). */
 const ABORT_SENDS_RESET: ReadonlySet<TcpState> = new Set(["SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT"])
+
+/**
+ * RECEIVE's wait: takes in-order data with `take` once there is some (and
+ * updates the window the read opened), or ends with the connection's error,
+ * or `undefined` after the peer's FIN.
+ */
+const receiveWith = <A>(tcb: Tcb, take: (receive: ReceiveBuffer) => A): Effect.Effect<A | undefined, TcpError> =>
+  Effect.gen(function*() {
+    for (;;) {
+      if (tcb.receive.length > 0) {
+        const taken = take(tcb.receive)
+        windowUpdate(tcb)
+        return taken
+      }
+      if (tcb.error !== undefined) return yield* tcb.error
+      if (tcb.finReceived || tcb.state === "CLOSED") return undefined
+      Latch.closeUnsafe(tcb.readable)
+      yield* Latch.await(tcb.readable)
+    }
+  })
 
 const abortConnection = (tcb: Tcb): void => {
   if (tcb.state === "CLOSED") return

@@ -160,6 +160,12 @@ const challengeAck = (tcb: Tcb): void => {
   sendAck(tcb)
 }
 
+/** RFC 5961 §4.2: a SYN in a synchronized state, in the window or not, gets a challenge ACK (Linux `syn_challenge`). */
+const synChallenge = (tcb: Tcb): void => {
+  tcb.host.stats.TCPSYNChallenge++
+  challengeAck(tcb)
+}
+
 const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, now: number): void => {
   const flags = seg.flags
   const stats = tcb.host.stats
@@ -189,17 +195,16 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
   // SYN (SEG.SEQ = IRS, left of the window) but acknowledges ours. Taken as the ACK that completes the
   // handshake, as Linux does (its SYN_RECV exception to the RFC 5961 §4.2 challenge): a peer that does the
   // same sends no further ACK, and the strict reading would wait for a SYN-ACK retransmission.
+  // SEG.ACK acknowledges something new and nothing unsent (SND.UNA < SEG.ACK =< SND.NXT): in SYN-RECEIVED, our SYN.
+  const acksNew = seqGt(seg.ack, tcb.sndUna) && seqLe(seg.ack, tcb.sndMax)
   const crossedSynAck = tcb.state === "SYN-RECEIVED" && !tcb.passive && (flags & (SYN | ACK | RST)) === (SYN | ACK) &&
-    seg.seq === tcb.irs && seqGt(seg.ack, tcb.sndUna) && seqLe(seg.ack, tcb.sndMax)
+    seg.seq === tcb.irs && acksNew
 
   // First: sequence number.
   if (!crossedSynAck && !acceptable(tcb, seg.seq, segLength)) {
     if ((flags & RST) === 0) {
       // RFC 5961 §4.2: a SYN is challenged whatever its sequence number (the ACK below is that challenge).
-      if ((flags & SYN) !== 0 && isSynchronized(tcb.state)) {
-        stats.TCPSYNChallenge++
-        return challengeAck(tcb)
-      }
+      if ((flags & SYN) !== 0 && isSynchronized(tcb.state)) return synChallenge(tcb)
       // A retransmitted FIN in TIME-WAIT is acknowledged and restarts the 2 MSL wait.
       if (tcb.state === "TIME-WAIT" && (flags & FIN) !== 0) tcb.timeWaitTimer.arm(tcb.host.settings.timeWait)
       // RFC 2883 §4 (Linux `tcp_send_dupack`): data wholly below RCV.NXT was received twice: the ACK reports it
@@ -227,8 +232,7 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
   // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK.
   if ((flags & SYN) !== 0 && !crossedSynAck) {
     if (tcb.state === "SYN-RECEIVED" && tcb.passive) return resetAbandon(tcb) // RFC 9293: back to LISTEN
-    stats.TCPSYNChallenge++
-    return challengeAck(tcb)
+    return synChallenge(tcb)
   }
 
   // Fifth: ACK.
@@ -236,9 +240,8 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
   // The handshake's ACK: in SYN-RECEIVED, or in FIN-WAIT-1 (or CLOSING) after a CLOSE in SYN-RECEIVED (no
   // controller yet). Those are synchronized states (RFC 9293 §3.5.2): there an ACK that does not acknowledge our
   // SYN is processed as in ESTABLISHED (§3.10.7.4 fifth: a duplicate ignored, RFC 5961 §5.2 below), not reset.
-  const acksSyn = seqGt(seg.ack, tcb.sndUna) && seqLe(seg.ack, tcb.sndMax)
-  if (tcb.state === "SYN-RECEIVED" || (tcb.cc === undefined && acksSyn)) {
-    if (!acksSyn) return resetFor(tcb, seg)
+  if (tcb.state === "SYN-RECEIVED" || (tcb.cc === undefined && acksNew)) {
+    if (!acksNew) return resetFor(tcb, seg)
     // The accept queue full: drop the ACK and stay in SYN-RECEIVED (Linux, tcp_abort_on_overflow = 0).
     if (tcb.passive && !tcb.host.acceptRoom(tcb)) return
     if (tcb.retransmits === 0) tcb.rtt.sample(now - tcb.lastSend)

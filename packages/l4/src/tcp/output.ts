@@ -14,7 +14,7 @@ import { IPV4_HEADROOM, type SendError } from "@netstack/l3"
 import { TcpFlags } from "@netstack/wire"
 import type { TcpHost } from "./context.ts"
 import type { SackBlock } from "./receive-buffer.ts"
-import { flagNames, pushHeader, type SegmentOptions, type SynOptions } from "./segment.ts"
+import { flagNames, pushHeader, type SegmentOptions, segmentOptionsLength, type SynOptions } from "./segment.ts"
 import { seqAdd, seqDiff, seqGt, seqLt, seqMax } from "./seq.ts"
 import { type Tcb } from "./tcb.ts"
 import { selectWindow, sendWindowRoom } from "./window.ts"
@@ -131,7 +131,8 @@ export const transmit = (tcb: Tcb, seq: number, length: number, flags: number): 
   const options = segmentOptions(tcb, true)
   // SACK blocks on a data segment take room from its data (Linux `tcp_current_mss`): MSS counts the
   // timestamps only (RFC 9293 §3.7.1: the MSS excludes options), and the segment must fit the path MTU.
-  const segmentMss = options === undefined || options.sack.length === 0 ? tcb.mss : tcb.mss - (4 + 8 * options.sack.length)
+  const optionBytes = options === undefined ? 0 : segmentOptionsLength(options)
+  const segmentMss = tcb.mss + (tcb.timestamps ? TIMESTAMP_OPTION_BYTES : 0) - optionBytes
   if (length > segmentMss) {
     packet.meta.gsoType = "tcpv4"
     packet.meta.gsoSize = segmentMss
