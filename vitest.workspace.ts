@@ -4,7 +4,7 @@
  */
 
 /** Package folders under `packages/`, bottom of the stack first. */
-export const packages = ["buffers", "wire", "device", "driver", "l2", "l3", "l4", "stack", "sockets", "channels", "cli"] as const
+export const packages = ["buffers", "wire", "device", "driver", "l2", "l3", "l4", "channels", "stack", "sockets", "cli"] as const
 
 /** One vitest project per package, named after it, running its `test/**\/*.test.ts`; and the README examples. */
 export default [
