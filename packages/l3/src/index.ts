@@ -12,6 +12,7 @@ export {
   Ipv4,
   type Ipv4Dependencies,
   IPV4_HEADROOM,
+  type RawDelivery,
   type ReceivedDatagram,
   SendError,
   type SendOptions,

@@ -539,7 +539,11 @@ describe("UDP and ICMP errors", () => {
       // Reported once (Linux `sock_error` clears it): the next send goes.
       yield* socket.send(bytes(1))
       h.ipv4.receive(icmpError(3, 3, 5000, PEER, 53), h.eth0)
+      // Pending until a call takes it: `peekError` shows it (what poll reports as POLLERR) and leaves it.
+      expect(socket.peekError()?.reason).toBe("connection-refused")
+      expect(socket.peekError()?.reason).toBe("connection-refused")
       expect((yield* Effect.flip(socket.send(bytes(1)))).reason).toBe("connection-refused")
+      expect(socket.peekError()).toBeUndefined()
       yield* socket.send(bytes(1))
     }))
 

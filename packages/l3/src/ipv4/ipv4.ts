@@ -68,6 +68,14 @@ export interface TransportHandler {
   readonly error?: (error: TransportError) => void
 }
 
+/**
+ * Sees every datagram delivered locally before its protocol does (raw
+ * sockets, Linux `raw_local_deliver`): data at its IPv4 header, after
+ * reassembly and the INPUT hook. It must not keep or change the packet (copy
+ * what it needs); it returns true when a socket took a copy.
+ */
+export type RawDelivery = (datagram: PacketBuffer, received: ReceivedDatagram) => boolean
+
 /** What `send` needs. */
 export interface SendOptions {
   readonly destination: number
@@ -182,6 +190,7 @@ export class Ipv4 {
   /** The host's network trace. */
   readonly trace: NetTrace
   private readonly protocols = new Map<number, TransportHandler>()
+  private rawDeliveries: ReadonlyArray<RawDelivery> = []
   private identification: number
   /** Scratch for the filter hooks (one packet at a time: the stack is single-threaded). */
   private readonly info: PacketInfo = {
@@ -225,6 +234,14 @@ export class Ipv4 {
   /** Registers the transport protocol `protocol` (1 ICMP, 6 TCP, 17 UDP, …). */
   registerProtocol(protocol: number, handler: TransportHandler): void {
     this.protocols.set(protocol, handler)
+  }
+
+  /** Adds a raw delivery hook (raw sockets); returns the function that removes it. */
+  addRawDelivery(delivery: RawDelivery): () => void {
+    this.rawDeliveries = [...this.rawDeliveries, delivery]
+    return () => {
+      this.rawDeliveries = this.rawDeliveries.filter((d) => d !== delivery)
+    }
   }
 
   /**
@@ -303,12 +320,6 @@ export class Ipv4 {
     const protocol = view.protocol
     const handler = this.protocols.get(protocol)
     const broadcast = !this.addresses.isLocal(view.destination)
-    if (handler === undefined) {
-      this.stats.InUnknownProtos++
-      // RFC 1122 §3.2.2.1: protocol unreachable, for datagrams addressed to us alone.
-      if (!broadcast) this.icmpError(datagram, IcmpErrors.destinationUnreachable, IcmpErrors.codes.protocol, 0, device)
-      return this.drop(datagram, "ipv4.unknown-protocol")
-    }
     const received: ReceivedDatagram = {
       source: view.source,
       destination: view.destination,
@@ -318,6 +329,21 @@ export class Ipv4 {
       tos: (view.dscp << 2) | view.ecn,
       broadcast,
       networkHeader: datagram.data
+    }
+    // Linux `ip_local_deliver_finish`: raw sockets get their copies first (`raw_local_deliver`).
+    let raw = false
+    for (const delivery of this.rawDeliveries) raw = delivery(datagram, received) || raw
+    if (handler === undefined) {
+      // A raw socket took it: consumed (Linux `ip_protocol_deliver_rcu`).
+      if (raw) {
+        this.stats.InDelivers++
+        datagram.release()
+        return
+      }
+      this.stats.InUnknownProtos++
+      // RFC 1122 §3.2.2.1: protocol unreachable, for datagrams addressed to us alone.
+      if (!broadcast) this.icmpError(datagram, IcmpErrors.destinationUnreachable, IcmpErrors.codes.protocol, 0, device)
+      return this.drop(datagram, "ipv4.unknown-protocol")
     }
     datagram.meta.networkHeader = datagram.data
     datagram.pull(view.headerLength)

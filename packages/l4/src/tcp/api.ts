@@ -164,6 +164,41 @@ export class TcpConnection {
     if (on) this.tcb.cwndLimited = pushData(this.tcb)
   }
 
+  /**
+   * SO_KEEPALIVE (RFC 1122 §4.2.3.6): on an open connection the first probe
+   * is due `keepaliveTime` after now; off stops the timer.
+   */
+  setKeepalive(on: boolean): void {
+    const tcb = this.tcb
+    tcb.keepalive = on
+    if (!on) return tcb.keepaliveTimer.stop()
+    if (tcb.state === "ESTABLISHED" || tcb.state === "CLOSE-WAIT") tcb.keepaliveTimer.arm(tcb.host.settings.keepaliveTime)
+  }
+
+  /**
+   * SO_SNDBUF: the bytes the send buffer may hold (at least one byte). Room
+   * it gains wakes a waiting writer (Linux `sk_stream_write_space`).
+   */
+  setSendBuffer(bytes: number): void {
+    const tcb = this.tcb
+    tcb.send.capacity = Math.max(1, Math.floor(bytes))
+    if (tcb.send.free > 0) Latch.openUnsafe(tcb.writable)
+  }
+
+  /**
+   * SO_RCVBUF: the bytes the receive buffer (and the out-of-order queue) may
+   * hold, which bounds the window offered from now on; a window already
+   * offered is never taken back (RFC 9293 §3.8.6.2.2). A larger buffer is
+   * announced at once.
+   */
+  setReceiveBuffer(bytes: number): void {
+    const tcb = this.tcb
+    const capacity = Math.max(1, Math.floor(bytes))
+    tcb.receive.capacity = capacity
+    tcb.reassembly.capacityBytes = capacity
+    windowUpdate(tcb)
+  }
+
   /** STATUS (RFC 9293 §3.10.6), as `ss -ti` shows it. */
   info(): TcpInfo {
     const tcb = this.tcb

@@ -174,6 +174,11 @@ export class UdpSocket {
     Latch.openUnsafe(this.queue.ready)
   }
 
+  /** The pending asynchronous error, left in place (what poll reports as POLLERR before a call takes it). */
+  peekError(): UdpError | undefined {
+    return this.pendingError
+  }
+
   /** Internal: takes the pending error (Linux `sock_error`: read and clear). */
   takeError(): UdpError | undefined {
     const error = this.pendingError
