@@ -10,13 +10,15 @@ import { wireSuite } from "./wire.bench.ts"
 import { driverSuite } from "./driver.bench.ts"
 import { forwardSuite } from "./forward.bench.ts"
 import { tcpSuite } from "./tcp.bench.ts"
+import { channelsSuite } from "./channels.bench.ts"
 
 const suites: Readonly<Record<string, () => SuiteResult | Promise<SuiteResult>>> = {
   buffers: buffersSuite,
   wire: wireSuite,
   driver: driverSuite,
   forward: forwardSuite,
-  tcp: tcpSuite
+  tcp: tcpSuite,
+  channels: channelsSuite
 }
 
 // `npm run bench -- forward driver` runs only the suites named; no names runs them all.

@@ -9,7 +9,8 @@
  * with GRO, and hands each packet to the receive handler, synchronously, as
  * the kernel's softirq does. An instance that finishes early leaves polling
  * mode and unmasks its interrupt; one that used its whole budget is polled
- * again after the others.
+ * again after the others. With net channels on, a classifier sees each
+ * packet first and may take it for a connection's channel (the fast path).
  *
  * Transmit: `xmit` segments a TCP super-packet in software when the NIC lacks
  * TSO, completes a partial checksum when it lacks checksum offload,
@@ -35,6 +36,22 @@ export class ReceiveHandler extends Context.Service<ReceiveHandler, ReceiveHandl
 ) {
   /** A handler that releases every packet (counts nothing): for benchmarks and tests of the lower layers. */
   static readonly discard = Layer.succeed(ReceiveHandler, { receive: (packet: PacketBuffer) => void packet.release() })
+}
+
+/**
+ * A net-channel classifier (Van Jacobson's net channels; OSv's
+ * `classifier::post_packet`, called from its drivers' receive path). It runs
+ * synchronously in the NAPI poll and must not throw.
+ */
+export interface RxClassifier {
+  /**
+   * Sees each packet after GRO, before the receive handler, and either
+   * takes it (`true`: it now owns the packet, e.g. queued on a connection's
+   * channel) or leaves it for the receive handler (`false`: untouched).
+   */
+  readonly classify: (packet: PacketBuffer) => boolean
+  /** The poll's batch is done and `classify` took some of it: wake whoever it queued work for. */
+  readonly batchDone: () => void
 }
 
 /** Merges the in-order TCP segments of a batch (GRO); the identity when GRO is off. */
@@ -67,8 +84,10 @@ export interface DriverOptions {
 export class DriverStats {
   /** Interrupts the handler fibers took. */
   interrupts = 0
-  /** Packets handed to the receive handler (after GRO). */
+  /** Packets passed up (after GRO): to the receive handler or taken by the classifier. */
   delivered = 0
+  /** Of those, packets the net-channel classifier took (the fast path). */
+  classified = 0
   /** Receive buffers the pool could not supply when refilling (the ring runs short until a retry succeeds). */
   rxAllocFailures = 0
   /** Refills retried later because a ring was left short. */
@@ -106,6 +125,8 @@ export interface DriverShape {
   readonly busyPoll: (index: number, budget?: number) => number
   /** Turns busy-poll mode on for line `index` (its interrupt stays masked) or off. */
   readonly setBusyPolling: (index: number, on: boolean) => void
+  /** Installs the net-channel classifier that sees each received packet before the handler (undefined: none). */
+  readonly setClassifier: (classifier: RxClassifier | undefined) => void
   readonly stats: DriverStats
 }
 
@@ -145,6 +166,7 @@ const makeDriver = (
     const headroom = options.headroom ?? 64
     const gro: GroStage = options.gro ?? GroEngine.make().receive
     const stats = new DriverStats()
+    let classifier: RxClassifier | undefined = undefined
     const bufferSize = Math.max(2048, headroom + config.mtu + 18)
     const ringBuffers = config.rxQueues * config.rxRingSize
     // Preallocated: four rings' worth, but at most 8 MiB (a 64 KiB-MTU NIC gets one ring's worth); the pool grows
@@ -205,13 +227,23 @@ const makeDriver = (
       const where = `${nic.name}:${index}`
       if (trace.enabled) for (const p of batch) trace.record("napi-poll", p, where, `batch ${batch.length}/${budget}`)
       const merged = gro(batch)
+      const classifying = classifier
+      let classified = 0
       for (const packet of merged) {
         if (trace.enabled) {
           if (packet.meta.gsoSegments > 1) trace.record("gro", packet, where, `merged ${packet.meta.gsoSegments}`)
           trace.record("receive", packet, where)
         }
         stats.delivered++
+        if (classifying !== undefined && classifying.classify(packet)) {
+          classified++
+          continue
+        }
         handler.receive(packet)
+      }
+      if (classifying !== undefined && classified > 0) {
+        stats.classified += classified
+        classifying.batchDone()
       }
       return batch.length
     }
@@ -349,6 +381,9 @@ const makeDriver = (
         napi.busyPolling = on
         if (on) nic.irqs[index].mask()
         else if (!napi.scheduled) nic.irqs[index].unmask()
+      },
+      setClassifier: (next) => {
+        classifier = next
       },
       stats
     }

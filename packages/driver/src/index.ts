@@ -11,6 +11,7 @@ export {
   type GroStage,
   ReceiveHandler,
   type ReceiveHandlerShape,
+  type RxClassifier,
   type XmitResult
 } from "./driver.ts"
 export { type Pollable, Softirq, type SoftirqOptions, type SoftirqShape, SoftnetStats } from "./softirq/softirq.ts"

@@ -104,6 +104,11 @@ export class LinkLayer {
   }
 
   /** Adds a tap on every interface; returns the function that removes it. */
+  /** Whether any tap is installed (a net-channel fast path must then leave frames to the taps' path). */
+  get tapped(): boolean {
+    return this.taps.length > 0
+  }
+
   addTap(tap: Tap): () => void {
     this.taps = [...this.taps, tap]
     return () => {

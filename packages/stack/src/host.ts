@@ -16,6 +16,7 @@ import {
   Nic,
   type NicOptions
 } from "@netstack/device"
+import { NetChannels, type NetChannelsOptions } from "@netstack/channels"
 import { Driver, ReceiveHandler, Softirq, type SoftirqShape } from "@netstack/driver"
 import { EthernetDevice, LinkLayer, NeighbourTable, type NetDevice, TimerQueue } from "@netstack/l2"
 import {
@@ -51,6 +52,12 @@ export interface HostOptions {
   readonly reassemblyTimeoutMicros?: number
   /** TCP settings (buffers, timers, options: Linux's `net.ipv4.tcp_*`). */
   readonly tcp?: Partial<TcpSettings>
+  /**
+   * Net channels (Van Jacobson / OSv): established TCP flows skip the link and
+   * network layers. Off by default; `true` turns them on, an object also sets
+   * the channels' size and batch. Switch at run time with `host.channels.enabled`.
+   */
+  readonly netChannels?: boolean | NetChannelsOptions
 }
 
 /** A malformed address or route specification (`10.0.0.1/24`, `default via 10.0.0.254`). */
@@ -86,6 +93,8 @@ export class Host {
   readonly trace: NetTrace
   /** The loopback interface (`lo`, 127.0.0.1/8). */
   readonly loopback: EthernetDevice
+  /** Net channels: the per-host switch (`channels.enabled`) and their counters (`channels.stats`). */
+  readonly channels: NetChannels
 
   private constructor(parts: {
     name: string
@@ -99,6 +108,7 @@ export class Host {
     tcp: Tcp
     trace: NetTrace
     loopback: EthernetDevice
+    channels: NetChannels
   }) {
     this.name = parts.name
     this.link = parts.link
@@ -111,6 +121,7 @@ export class Host {
     this.tcp = parts.tcp
     this.trace = parts.trace
     this.loopback = parts.loopback
+    this.channels = parts.channels
   }
 
   /** A host with only its loopback interface; its fibers run in the current scope. */
@@ -171,6 +182,11 @@ export class Host {
         ephemeral,
         ...(options.tcp === undefined ? {} : { settings: options.tcp })
       })
+      const netChannels = options.netChannels
+      const channels = yield* NetChannels.make(
+        { tcp, drops: link.drops, random: () => random.nextDoubleUnsafe(), link },
+        typeof netChannels === "object" ? netChannels : { enabled: netChannels ?? false }
+      )
       link.addProtocol(EtherTypes.ipv4, (packet, device) => ip.receive(packet, device))
       link.addProtocol(EtherTypes.arp, (packet, device) => neighbours.receive(packet, device))
 
@@ -186,7 +202,8 @@ export class Host {
         tcp,
         trace,
         // A constant, valid configuration: it cannot fail.
-        loopback: yield* addDevice(link, softirq, { name: "lo", mac: 0, mtu: 65535 }, "loopback").pipe(Effect.orDie)
+        loopback: yield* addDevice(link, softirq, channels, { name: "lo", mac: 0, mtu: 65535 }, "loopback").pipe(Effect.orDie),
+        channels
       })
       host.loopback.driver.nic.attach(loopback())
       ip.loopback = host.loopback
@@ -241,7 +258,7 @@ export class Host {
   addInterface(
     options: Partial<NicOptions> & { readonly mac: number }
   ): Effect.Effect<EthernetDevice, InvalidNicConfig, Scope.Scope> {
-    return addDevice(this.link, this.softirq, options, "ethernet").pipe(Effect.provideService(CurrentNetTrace, this.trace))
+    return addDevice(this.link, this.softirq, this.channels, options, "ethernet").pipe(Effect.provideService(CurrentNetTrace, this.trace))
   }
 
   /** Plugs `device` into a medium port. */
@@ -362,10 +379,11 @@ export interface HostLayerOptions extends HostOptions {
 /** What setting up a host's interfaces, addresses and routes can fail with. */
 export type HostSetupError = InvalidNicConfig | InvalidAddress | InvalidSpecification
 
-/** Adds a NIC + driver + Ethernet device to a host's link layer. */
+/** Adds a NIC + driver + Ethernet device to a host's link layer, with the net-channel classifier on its receive path. */
 const addDevice = (
   link: LinkLayer,
   softirq: SoftirqShape,
+  channels: NetChannels,
   options: Partial<NicOptions> & { readonly mac: number },
   kind: "ethernet" | "loopback"
 ): Effect.Effect<EthernetDevice, InvalidNicConfig, Scope.Scope> =>
@@ -382,5 +400,7 @@ const addDevice = (
     )
     device = yield* EthernetDevice.make(driver, ifindex, kind)
     link.register(device)
+    // The classifier sees each packet before the link layer; it does nothing while channels are off.
+    driver.setClassifier(channels.classifierFor(device))
     return device
   })

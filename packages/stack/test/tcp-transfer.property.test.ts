@@ -20,6 +20,11 @@
  *   as an independent checksum oracle over the delivered frames predicts;
  * - after completion both ends are CLOSED or in TIME-WAIT, and after the
  *   TIME-WAIT period no connection, port, queued byte or armed timer is left.
+ *
+ * It runs twice, with net channels off (every segment takes the slow path)
+ * and on (established flows' segments take the fast path; the property is
+ * the same, and no channel or queued packet is left either). Each run takes
+ * a few seconds on a 2-core machine, so both keep the full case count.
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { Impairments, MediumCounters } from "@netstack/device"
@@ -189,7 +194,7 @@ const boundedReading = (reading: Case["readingA"], total: number): Case["reading
   pauseMillis: reading.pauseMillis
 })
 
-const runCase = (c: Case) =>
+const runCase = (c: Case, netChannels: boolean) =>
   Effect.gen(function*() {
     let pairRef: TcpPair | undefined = undefined
     const atA = oracleFor(() => pairRef?.devA.mac ?? -1)
@@ -204,6 +209,8 @@ const runCase = (c: Case) =>
       hooksB: { deliver: atB.deliver }
     })
     pairRef = pair
+    pair.a.channels.enabled = netChannels
+    pair.b.channels.enabled = netChannels
     const aData = pattern(c.aSize, 1)
     const bData = c.both ? pattern(c.bSize, 2) : new Uint8Array(0)
     const partition = c.partition
@@ -246,6 +253,11 @@ const runCase = (c: Case) =>
         b: { badIp: pair.b.ipv4.stats.InHdrErrors, badTcp: pair.b.tcp.stats.InCsumErrors, otherHost: pair.b.link.drops.snapshot()["l2.otherhost"] ?? 0 }
       },
       stats: { a: { ...pair.a.tcp.stats }, b: { ...pair.b.tcp.stats } },
+      channels: {
+        fastPath: pair.a.channels.stats.fastPath + pair.b.channels.stats.fastPath,
+        left: pair.a.channels.channels().length + pair.b.channels.channels().length,
+        open: pair.a.channels.stats.channelsOpen + pair.b.channels.stats.channelsOpen
+      },
       debug: {
         nic: { a: pair.devA.driver.nic.stats(), b: pair.devB.driver.nic.stats() },
         drops: { a: pair.a.link.drops.snapshot(), b: pair.b.link.drops.snapshot() },
@@ -308,15 +320,18 @@ const debugOptions = (): { endOnFailure?: boolean; seed?: number; path?: string 
   }
 }
 
-describe("TCP transfers over impaired wires (property)", () => {
+describe.each([
+  { netChannels: false, path: "net channels off" },
+  { netChannels: true, path: "net channels on" }
+])("TCP transfers over impaired wires (property), $path", ({ netChannels }) => {
   it("deliver every byte exactly once and in order, or time out for a reason the wire gave; checksums catch every corruption; nothing is left", async () => {
-    const totals = { runs: 0, completed: 0, failed: 0, clean: 0, corrupted: 0, caught: 0, partitions: 0, zeroWindowProbes: 0, sackRecoveries: 0, renoRecoveries: 0, timeouts: 0 }
+    const totals = { runs: 0, completed: 0, failed: 0, clean: 0, corrupted: 0, caught: 0, partitions: 0, zeroWindowProbes: 0, sackRecoveries: 0, renoRecoveries: 0, timeouts: 0, fastPath: 0 }
     await fc.assert(
       fc.asyncProperty(caseArb, async (c) => {
         const label = describeCase(c)
         const t0 = performance.now()
         if (process.env["TCP_PROPERTY_LOG"] !== undefined) appendFileSync(process.env["TCP_PROPERTY_LOG"], `start ${label}\n`)
-        const run = await deterministic(c.seed, runCase(c))
+        const run = await deterministic(c.seed, runCase(c, netChannels))
         if (process.env["TCP_PROPERTY_LOG"] !== undefined) {
           appendFileSync(process.env["TCP_PROPERTY_LOG"], `done ${(performance.now() - t0).toFixed(0)} ms real, ${run.elapsed} ms simulated\n`)
           appendFileSync(process.env["TCP_PROPERTY_LOG"], `${JSON.stringify(run.debug)}\n`)
@@ -343,6 +358,11 @@ describe("TCP transfers over impaired wires (property)", () => {
         totals.sackRecoveries += run.stats.a.TCPSackRecovery + run.stats.b.TCPSackRecovery
         totals.renoRecoveries += run.stats.a.TCPRenoRecovery + run.stats.b.TCPRenoRecovery
         totals.timeouts += run.stats.a.TCPTimeouts + run.stats.b.TCPTimeouts
+        totals.fastPath += run.channels.fastPath
+        // every channel closed and left its table once its connection was gone; nothing took the fast path with channels off
+        expect(run.channels.left, label).toBe(0)
+        expect(run.channels.open, label).toBe(0)
+        if (!netChannels) expect(run.channels.fastPath, label).toBe(0)
 
         if (!ok) {
           totals.failed++
@@ -381,9 +401,10 @@ describe("TCP transfers over impaired wires (property)", () => {
       // many minutes); TCP_PROPERTY_REPLAY replays it.
       { numRuns: runs(40), endOnFailure: true, ...debugOptions() }
     )
-    console.log("tcp transfer property:", JSON.stringify(totals))
+    console.log(`tcp transfer property (net channels ${netChannels ? "on" : "off"}):`, JSON.stringify(totals))
     // the generators reached what they are for
     expect(totals.completed).toBeGreaterThan(0)
     expect(totals.clean).toBeGreaterThan(0)
+    if (netChannels) expect(totals.fastPath).toBeGreaterThan(0)
   }, 600_000)
 })

@@ -12,6 +12,24 @@ import { nowMicros } from "../time.ts"
 /** The stages the device and driver record; higher layers add their own names. */
 export type TraceStage = "device-rx" | "device-tx" | "napi-poll" | "gro" | "receive" | "xmit" | "gso" | "tx-completion"
 
+/**
+ * The receive stages of the layers above the driver, on the slow path:
+ * `l2-rx` (the link layer took the frame), `ip-rcv` (IPv4 validated the
+ * header), `ip-local` (delivered to a protocol), `tcp-rcv` (TCP input;
+ * detail `slow`).
+ */
+export type StackTraceStage = "l2-rx" | "ip-rcv" | "ip-local" | "tcp-rcv"
+
+/**
+ * The net-channel stages (the fast path skips `l2-rx`, `ip-rcv` and
+ * `ip-local`): `channel-push` (the classifier queued the packet on its
+ * connection's channel), `channel-drop` (the channel was full),
+ * `channel-slow` (the classifier left the packet to the slow path; detail:
+ * why), `channel-input` (the channel's consumer runs TCP input for it; then
+ * `tcp-rcv` with detail `channel`).
+ */
+export type ChannelTraceStage = "channel-push" | "channel-drop" | "channel-slow" | "channel-input"
+
 /** One tracepoint hit. */
 export interface TraceRecord {
   /** Microseconds on the stack's clock. */

@@ -22,8 +22,10 @@ export const established = (tcb: Tcb): void => {
   tcb.retransmits = 0
   tcb.lastReceive = now
   if (tcb.keepalive) tcb.keepaliveTimer.arm(host.settings.keepaliveTime)
-  Latch.openUnsafe(tcb.opened)
+  // The host first (a net channel opens, a passive connection joins its listener's queue), then `connect`:
+  // opening the latch resumes the connecting fiber at once, which may write and close before this returns.
   host.onEstablished(tcb)
+  Latch.openUnsafe(tcb.opened)
 }
 
 /** RFC 9293 §3.10.7.4: TIME-WAIT for 2 MSL; the retransmission timers stop. */

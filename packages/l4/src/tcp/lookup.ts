@@ -63,6 +63,20 @@ const jhash3 = (a0: number, b0: number, c0: number, seed: number): number => {
   return c
 }
 
+/**
+ * The keyed hash of a 4-tuple the established table uses (Linux
+ * `inet_ehashfn`: jhash over laddr, faddr, lport << 16 | fport under a
+ * secret `seed`), a signed 32-bit number. Other per-connection tables (the
+ * net-channel classifier) key with it so a peer cannot aim its tuples at one chain.
+ */
+export const fourTupleHash = (
+  localAddress: number,
+  localPort: number,
+  remoteAddress: number,
+  remotePort: number,
+  seed: number
+): number => jhash3(localAddress >>> 0, remoteAddress >>> 0, ((localPort & 0xffff) << 16) | (remotePort & 0xffff), seed | 0)
+
 // ---------------------------------------------------------------------------
 // Established and TIME_WAIT connections
 

@@ -37,6 +37,25 @@ export const isSynchronized = (state: TcpState): boolean =>
   state !== "CLOSED" && state !== "LISTEN" && state !== "SYN-SENT" && state !== "SYN-RECEIVED"
 
 
+/**
+ * States in which the peer's data is still taken (RFC 9293 §3.10.7.4,
+ * "seventh, process the segment text": ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2):
+ * a connection has a net channel only in these.
+ */
+export const isReceiving = (state: TcpState): boolean =>
+  state === "ESTABLISHED" || state === "FIN-WAIT-1" || state === "FIN-WAIT-2"
+
+/**
+ * A connection's net channel (Van Jacobson / OSv net channels), as the
+ * connection sees it: the channel is told once when the connection stops
+ * receiving (the peer's FIN: CLOSE-WAIT, CLOSING, TIME-WAIT; or CLOSED by a
+ * reset, an abort or a timeout), and the connection forgets it.
+ */
+export interface ConnectionChannel {
+  /** The connection stopped receiving: the channel stops taking packets; what it holds is still processed. */
+  readonly leave: () => void
+}
+
 /** The callbacks a connection's timers run (the timers module supplies them). */
 export interface TimerActions {
   readonly retransmit: (tcb: Tcb) => void
@@ -49,7 +68,9 @@ export interface TimerActions {
 export class Tcb implements FourTuple {
   /** The host's TCP. */
   readonly host: TcpHost
-  state: TcpState = "CLOSED"
+  private currentState: TcpState = "CLOSED"
+  /** Its net channel, while it receives (`isReceiving`) and the host runs net channels. */
+  channel: ConnectionChannel | undefined = undefined
   readonly localAddress: number
   readonly localPort: number
   readonly remoteAddress: number
@@ -205,6 +226,21 @@ export class Tcb implements FourTuple {
     this.delayedAckTimer = new ConnectionTimer(timers, () => actions.delayedAck(this))
     this.keepaliveTimer = new ConnectionTimer(timers, () => actions.keepalive(this))
     this.timeWaitTimer = new ConnectionTimer(timers, () => actions.timeWait(this))
+  }
+
+  /** The connection's state (RFC 9293 §3.3.2). */
+  get state(): TcpState {
+    return this.currentState
+  }
+
+  /** Every state change passes here, so leaving the receiving states, wherever it happens, closes the net channel. */
+  set state(next: TcpState) {
+    this.currentState = next
+    const channel = this.channel
+    if (channel !== undefined && !isReceiving(next)) {
+      this.channel = undefined
+      channel.leave()
+    }
   }
 
   /** Bytes sent and not yet acknowledged (sequence space, SYN and FIN included). */

@@ -6,7 +6,10 @@
  * else a listener (RFC 9293 §3.10.7.2: SYN → a SYN-RECEIVED child or, when
  * the SYN backlog is full, a SYN cookie, RFC 4987 §3.6), else the RST of
  * RFC 9293 §3.10.7.1. Segments to broadcast or multicast addresses are
- * dropped (RFC 1122 §4.2.3.10).
+ * dropped (RFC 1122 §4.2.3.10). Two ways in share all of it: `receive`
+ * from IPv4 (the slow path) and `receiveSegment` from a net channel's
+ * consumer (the fast path); before the slow path runs a segment, what the
+ * flow's channel still holds is run first (`TcpChannelHooks`).
  *
  * ICMP errors about our segments (RFC 1122 §4.2.3.9, RFC 5927): after
  * checking the quoted sequence number lies in SND.UNA..SND.MAX,
@@ -32,7 +35,7 @@ import { seqAdd, seqGe, seqGt, seqLt } from "./seq.ts"
 import { DEFAULT_TCP_SETTINGS, TcpError, type TcpSettings } from "./settings.ts"
 import { TcpStats } from "./stats.ts"
 import { SynCookies } from "./syn-cookies.ts"
-import { Tcb } from "./tcb.ts"
+import { isReceiving, Tcb } from "./tcb.ts"
 import { timerActions } from "./timers.ts"
 import { PageRecycler } from "./page-recycler.ts"
 import { SEND_PAGE_BYTES } from "./send-buffer.ts"
@@ -82,6 +85,24 @@ export interface ListenOptions {
   readonly userTimeout?: number
 }
 
+/**
+ * What a host's net channels (Van Jacobson / OSv) ask of its TCP: to hear
+ * when a connection completes its handshake (to give it a channel, which
+ * the connection drops itself when it stops receiving, `Tcb.channel`), and to run
+ * a connection's queued fast-path segments before the slow path delivers
+ * one of the same flow (a FIN, an RST, anything the classifier refused), so
+ * TCP sees every flow's segments in the order they arrived.
+ */
+export interface TcpChannelHooks {
+  /** `tcb` completed its handshake (ESTABLISHED, or FIN-WAIT-1 after a CLOSE in SYN-RECEIVED) and has no channel. */
+  readonly open: (tcb: Tcb) => void
+  /**
+   * The slow path is about to run TCP input for a segment of this 4-tuple
+   * (from this host's side): process what its channel still holds first.
+   */
+  readonly beforeInput: (localAddress: number, localPort: number, remoteAddress: number, remotePort: number) => void
+}
+
 /** The smallest window shift that fits `buffer` in the 16-bit window field (RFC 7323 §2.2), at most 14. */
 const windowShiftFor = (buffer: number): number => {
   let shift = 0
@@ -107,6 +128,8 @@ export class Tcp implements TcpHost {
   /** The arriving segment being processed (one at a time). */
   private readonly seg: Segment = makeSegment()
   private readonly drops: DropCounters
+  /** The host's net channels, while they run. */
+  private channelHooks: TcpChannelHooks | undefined = undefined
 
   private constructor(options: TcpOptions) {
     this.ipv4 = options.ipv4
@@ -133,15 +156,43 @@ export class Tcp implements TcpHost {
 
   // ------------------------------------------------------------------ receive
 
-  /** A segment for this host: data at the TCP header. TCP owns the packet from here. */
+  /** A segment for this host from IPv4 (the slow path): data at the TCP header. TCP owns the packet from here. */
   receive(packet: PacketBuffer, datagram: ReceivedDatagram): void {
+    this.input(packet, datagram.source, datagram.destination, datagram.broadcast, true)
+  }
+
+  /**
+   * TCP input for a segment that took a net channel's fast path (`tcp_v4_rcv`
+   * without the IP layer): `packet` at the TCP header, trimmed to the
+   * datagram's length, with the IPv4 `source` and `destination` (unicast and
+   * local: the classifier checked). The same code as the slow path from here.
+   */
+  receiveSegment(packet: PacketBuffer, source: number, destination: number): void {
+    this.input(packet, source, destination, false, false)
+  }
+
+  /** Hands the host's net channels the hooks they need (undefined: channels off). */
+  setChannelHooks(hooks: TcpChannelHooks | undefined): void {
+    this.channelHooks = hooks
+  }
+
+  private input(packet: PacketBuffer, source: number, destination: number, broadcast: boolean, slowPath: boolean): void {
+    // Net channels: segments of this flow still queued on its channel arrived first; TCP takes them first (the
+    // ports read raw: a segment too short for them belongs to no flow, and is dropped below).
+    const hooks = this.channelHooks
+    if (slowPath && hooks !== undefined && packet.headLength >= 4) {
+      const bytes = packet.bytes
+      const at = packet.data
+      hooks.beforeInput(destination, readU16(bytes, at + 2), source, readU16(bytes, at))
+    }
     const stats = this.stats
     stats.InSegs++
-    if (datagram.broadcast) return this.drop(packet) // RFC 1122 §4.2.3.10: TCP is unicast
+    if (this.trace.enabled) this.trace.record("tcp-rcv", packet, "tcp", slowPath ? "slow" : "channel")
+    if (broadcast) return this.drop(packet) // RFC 1122 §4.2.3.10: TCP is unicast
     // The checksum first, over the raw segment (as `tcp_v4_rcv` does): a damaged segment is a checksum
     // error whatever its damage looks like, never a malformed header (RFC 9293 §3.1; RFC 1122 §4.2.2.7).
     if (packet.meta.checksum._tag !== "Unnecessary") {
-      const sum = sumPacket(packet, 0, packet.length, ipv4PseudoHeaderSum(datagram.source, datagram.destination, 6, packet.length))
+      const sum = sumPacket(packet, 0, packet.length, ipv4PseudoHeaderSum(source, destination, 6, packet.length))
       if (sum === undefined || finishChecksum(sum) !== 0) {
         stats.InCsumErrors++
         stats.InErrs++
@@ -154,8 +205,8 @@ export class Tcp implements TcpHost {
       return this.drop(packet, view.name)
     }
     const seg = readSegment(this.seg, view)
-    const local = datagram.destination
-    const remote = datagram.source
+    const local = destination
+    const remote = source
     const localPort = view.destinationPort
     const remotePort = view.sourcePort
     const tcb = this.tables.established.lookup(local, localPort, remote, remotePort)
@@ -474,6 +525,8 @@ export class Tcp implements TcpHost {
   // ------------------------------------------------------------------ TcpHost
 
   onEstablished(tcb: Tcb): void {
+    // Its net channel (a CLOSE in SYN-RECEIVED completes the handshake in FIN-WAIT-1, which still receives).
+    if (this.channelHooks !== undefined && isReceiving(tcb.state)) this.channelHooks.open(tcb)
     tcb.listener?.enqueue(tcb)
   }
 
