@@ -186,10 +186,11 @@ describe("socket options", () => {
       expect(shared._tag).toBe("Success")
     }))
 
-  it.effect("IP_TTL: the TTL a UDP or raw socket asks for is in the IP header sent; TCP refuses it (ENOPROTOOPT)", () =>
+  it.effect("IP_TTL: the TTL a UDP, raw or TCP socket asks for is in the IP header sent, the SYN included", () =>
     Effect.gen(function*() {
-      const { a, sa, devA } = yield* pair()
+      const { a, b, sa, sb, devA, devB } = yield* pair()
       const frames = sentFrames(a, devA)
+      const bFrames = sentFrames(b, devB)
       // Resolve ARP first so the datagrams leave at once.
       yield* whileClockAdvances(a.ping("10.0.0.2"))
       const udp = yield* sa.bind({}, { ttl: 7 })
@@ -202,7 +203,26 @@ describe("socket options", () => {
       yield* sa.send(udp, pattern(20), { address: "10.0.0.2", port: 9 })
       const ipFrames = frames.filter((f) => f[12] === 0x08 && f[13] === 0x00 && (f[23] === 17 || f[23] === 253))
       expect(ipFrames.map((f) => [f[23], f[22]])).toEqual([[17, 7], [17, 64], [253, 3], [17, 200]])
-      const tcp = yield* Effect.result(sa.connect({ address: "10.0.0.2", port: 80 }, { ttl: 9 }))
-      expect(Result.isFailure(tcp) && tcp.failure.errno).toBe("ENOPROTOOPT")
+      // TCP: the SYN and everything after it carry the connection's TTL; setsockopt changes it from then on.
+      yield* sb.listen({ port: 80 }, { ttl: 33 })
+      const tcpOptions = yield* whileClockAdvances(Effect.scoped(Effect.gen(function*() {
+        const tcp = yield* sa.connect({ address: "10.0.0.2", port: 80 }, { ttl: 9 })
+        yield* sa.send(tcp, pattern(10))
+        yield* Effect.sleep("10 millis")
+        yield* tcp.setOptions({ ttl: 99 })
+        yield* sa.send(tcp, pattern(10))
+        yield* Effect.sleep("50 millis")
+        return tcp.options
+      })))
+      const tcpTtls = frames.filter((f) => f[12] === 0x08 && f[13] === 0x00 && f[23] === 6).map((f) => f[22])
+      expect(tcpTtls[0]).toBe(9) // the SYN
+      // 9 for the handshake's ACK and the first data, then 99 from the setsockopt on, never 9 again
+      const switched = tcpTtls.indexOf(99)
+      expect(switched).toBeGreaterThanOrEqual(3)
+      expect(tcpTtls.slice(0, switched).every((t) => t === 9)).toBe(true)
+      expect(tcpTtls.slice(switched).every((t) => t === 99)).toBe(true)
+      expect(Result.isSuccess(tcpOptions) && tcpOptions.success.ttl).toBe(99)
+      const received = bFrames.filter((f) => f[12] === 0x08 && f[13] === 0x00 && f[23] === 6)
+      expect(new Set(received.map((f) => f[22]))).toEqual(new Set([33])) // b's accepted connection inherits the listener's TTL
     }))
 })

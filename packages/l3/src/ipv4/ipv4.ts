@@ -82,7 +82,8 @@ export interface SendOptions {
   readonly protocol: number
   /** Source address; chosen from the route and the outgoing interface when absent (RFC 1122 §3.3.4.3). */
   readonly source?: number
-  readonly ttl?: number
+  /** Time to live (IP_TTL); the host's default (64) when absent. */
+  readonly ttl?: number | undefined
   /** DSCP and ECN (the old TOS octet). */
   readonly tos?: number
   /** Set DF: refuse to fragment (`message-too-big` instead), for path MTU discovery (RFC 1191). */

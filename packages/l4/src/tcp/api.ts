@@ -164,6 +164,11 @@ export class TcpConnection {
     if (on) this.tcb.cwndLimited = pushData(this.tcb)
   }
 
+  /** IP_TTL: the time to live of the segments sent from now on (1–255); undefined restores the host's default. */
+  setTtl(ttl: number | undefined): void {
+    this.tcb.ttl = ttl === undefined ? undefined : Math.min(255, Math.max(1, Math.floor(ttl)))
+  }
+
   /**
    * SO_KEEPALIVE (RFC 1122 §4.2.3.6): on an open connection the first probe
    * is due `keepaliveTime` after now; off stops the timer.

@@ -14,6 +14,7 @@ export interface ConnectionDefaults {
   readonly noDelay: boolean
   readonly keepalive: boolean
   readonly userTimeout: number | undefined
+  readonly ttl: number | undefined
 }
 
 /** A listener. */

@@ -91,6 +91,7 @@ const emit = (
     destination: tcb.remoteAddress,
     source: tcb.localAddress,
     protocol: 6,
+    ttl: tcb.ttl,
     dontFragment: true
   })
   if (error !== undefined) onSendError(tcb, error)

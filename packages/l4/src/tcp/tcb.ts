@@ -180,6 +180,8 @@ export class Tcb implements FourTuple {
   keepalive = false
   /** Abort if sent data stays unacknowledged this long (RFC 5482 User Timeout, TCP_USER_TIMEOUT), µs. */
   userTimeout: number | undefined = undefined
+  /** IP_TTL of the segments sent; undefined: the host default (RFC 1122 §3.2.1.7). */
+  ttl: number | undefined = undefined
   /** When the oldest unacknowledged data was first sent (for the user timeout). */
   unackedSince: number | undefined = undefined
 

@@ -70,6 +70,8 @@ export interface ConnectOptions {
   readonly keepalive?: boolean
   /** RFC 5482 user timeout (µs). */
   readonly userTimeout?: number
+  /** IP_TTL of every segment, the SYN included (default: the host's, 64). */
+  readonly ttl?: number
 }
 
 /** What `listen` may set. */
@@ -83,6 +85,8 @@ export interface ListenOptions {
   readonly noDelay?: boolean
   readonly keepalive?: boolean
   readonly userTimeout?: number
+  /** IP_TTL the accepted connections inherit. */
+  readonly ttl?: number
 }
 
 /**
@@ -432,7 +436,8 @@ export class Tcp implements TcpHost {
     this.applyDefaults(tcb, {
       noDelay: options.noDelay ?? false,
       keepalive: options.keepalive ?? false,
-      userTimeout: options.userTimeout
+      userTimeout: options.userTimeout,
+      ttl: options.ttl
     })
     if (tables.established.insert(tuple, tcb) !== "inserted") {
       tables.ports.release(binding)
@@ -460,6 +465,7 @@ export class Tcp implements TcpHost {
     tcb.noDelay = defaults.noDelay
     tcb.keepalive = defaults.keepalive
     tcb.userTimeout = defaults.userTimeout
+    tcb.ttl = defaults.ttl
   }
 
   // ------------------------------------------------------------------ listen
@@ -478,7 +484,8 @@ export class Tcp implements TcpHost {
     const listener = new Listener(binding, localAddress, port, Math.max(1, options.backlog ?? 128), {
       noDelay: options.noDelay ?? false,
       keepalive: options.keepalive ?? false,
-      userTimeout: options.userTimeout
+      userTimeout: options.userTimeout,
+      ttl: options.ttl
     })
     if (this.tables.listeners.insert(localAddress, port, listener) !== "inserted") {
       this.tables.ports.release(binding)

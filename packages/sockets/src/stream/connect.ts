@@ -52,7 +52,8 @@ export const connectStream = (
         ...(local === undefined ? {} : { localAddress: local }),
         ...(port === undefined ? {} : { localPort: port }),
         ...(socketOptions.noDelay === undefined ? {} : { noDelay: socketOptions.noDelay }),
-        ...(socketOptions.keepalive === undefined ? {} : { keepalive: socketOptions.keepalive })
+        ...(socketOptions.keepalive === undefined ? {} : { keepalive: socketOptions.keepalive }),
+        ...(socketOptions.ttl === undefined ? {} : { ttl: socketOptions.ttl })
       })
       if (tcb instanceof TcpError) return yield* fromTcpError(tcb, where)
       const connection = new TcpConnection(tcb)

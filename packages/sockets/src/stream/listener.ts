@@ -153,7 +153,8 @@ export const listenStream = (
         ...(backlog === undefined ? {} : { backlog }),
         ...(socketOptions.reuseAddress === undefined ? {} : { reuseAddress: socketOptions.reuseAddress }),
         ...(socketOptions.noDelay === undefined ? {} : { noDelay: socketOptions.noDelay }),
-        ...(socketOptions.keepalive === undefined ? {} : { keepalive: socketOptions.keepalive })
+        ...(socketOptions.keepalive === undefined ? {} : { keepalive: socketOptions.keepalive }),
+        ...(socketOptions.ttl === undefined ? {} : { ttl: socketOptions.ttl })
       }),
       (e) => fromTcpError(e, where)
     )

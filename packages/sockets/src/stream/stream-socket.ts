@@ -23,7 +23,7 @@ import { type Interest, type Pollable, PollBits, type PollSource, type Readiness
 export type ShutdownHow = "read" | "write" | "both"
 
 /** The options a stream socket takes. */
-export const STREAM_OPTIONS = ["sendBuffer", "receiveBuffer", "noDelay", "keepalive", "reuseAddress", "linger"] as const
+export const STREAM_OPTIONS = ["sendBuffer", "receiveBuffer", "noDelay", "keepalive", "reuseAddress", "linger", "ttl"] as const
 
 /** Default bytes a receive or a stream chunk takes at most. */
 export const DEFAULT_READ_SIZE = 64 * 1024
@@ -234,8 +234,7 @@ export class StreamSocket implements Pollable {
 
   /**
    * setsockopt(2): SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, SO_KEEPALIVE,
-   * SO_REUSEADDR (it matters only at bind) and SO_LINGER. IP_TTL is refused
-   * (ENOPROTOOPT): l4's TCP output has no per-connection TTL yet.
+   * SO_REUSEADDR (it matters only at bind), SO_LINGER and IP_TTL.
    */
   setOptions(options: SocketOptions): Effect.Effect<void, NetstackSocketError> {
     return Effect.suspend(() => {
@@ -259,6 +258,7 @@ export class StreamSocket implements Pollable {
       receiveBuffer: tcb.receive.capacity,
       noDelay: tcb.noDelay,
       keepalive: tcb.keepalive,
+      ...(tcb.ttl === undefined ? {} : { ttl: tcb.ttl }),
       ...(this.lingerMillis === undefined ? {} : { linger: this.lingerMillis })
     }
   }
@@ -322,10 +322,11 @@ export class StreamSocket implements Pollable {
   }
 }
 
-/** SO_SNDBUF, SO_RCVBUF, TCP_NODELAY and SO_KEEPALIVE onto an l4 connection. */
+/** SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, SO_KEEPALIVE and IP_TTL onto an l4 connection. */
 export const applyStreamOptions = (connection: TcpConnection, options: SocketOptions): void => {
   if (options.sendBuffer !== undefined) connection.setSendBuffer(options.sendBuffer)
   if (options.receiveBuffer !== undefined) connection.setReceiveBuffer(options.receiveBuffer)
   if (options.noDelay !== undefined) connection.setNoDelay(options.noDelay)
   if (options.keepalive !== undefined) connection.setKeepalive(options.keepalive)
+  if (options.ttl !== undefined) connection.setTtl(options.ttl)
 }
