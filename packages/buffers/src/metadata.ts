@@ -25,7 +25,14 @@ export const ChecksumState = {
   none: { _tag: "None" } as ChecksumState,
   unnecessary: { _tag: "Unnecessary" } as ChecksumState,
   complete: (value: number): ChecksumState => ({ _tag: "Complete", value }),
-  partial: (start: number, offset: number): ChecksumState => ({ _tag: "Partial", start, offset })
+  partial: (start: number, offset: number): ChecksumState => ({ _tag: "Partial", start, offset }),
+  /**
+   * Whether a receiver may skip verifying: the device verified it
+   * (`Unnecessary`), or the packet never left this machine with its checksum
+   * computed (`Partial`: made here, or handed over partial by a peer on this
+   * machine through offload metadata), as Linux's `skb_csum_unnecessary`.
+   */
+  trusted: (state: ChecksumState): boolean => state._tag === "Unnecessary" || state._tag === "Partial"
 } as const
 
 /** Segmentation offload type of a super-packet, as the kernel's `SKB_GSO_*`. */

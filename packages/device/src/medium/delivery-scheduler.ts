@@ -8,18 +8,20 @@
 import { type Clock, Effect, Latch } from "effect"
 import { micros, nowMicros } from "../time.ts"
 import { DueQueue } from "./due-queue.ts"
+import type { FrameOffload } from "./offload.ts"
 import type { FrameRelease } from "./port.ts"
 
 /** Where a scheduled frame goes when it is due (an impaired path, which counts it and hands it on). */
 export interface Landing {
-  /** Takes a frame whose time has come (and the sender's release, to call once done with it). */
-  readonly land: (frame: Uint8Array, release: FrameRelease | undefined) => void
+  /** Takes a frame whose time has come, its metadata, and the sender's release (to call once done with it). */
+  readonly land: (frame: Uint8Array, release: FrameRelease | undefined, offload: FrameOffload | undefined) => void
 }
 
 interface Scheduled {
   readonly frame: Uint8Array
   readonly landing: Landing
   readonly release: FrameRelease | undefined
+  readonly offload: FrameOffload | undefined
 }
 
 /** The due-time-ordered delivery queue of one port and the fiber that drains it. */
@@ -39,9 +41,9 @@ export class DeliveryScheduler {
     return this.queue.earliest <= time
   }
 
-  /** Queues `frame` to land on `landing` at `due` (microseconds on the clock). */
-  schedule(due: number, frame: Uint8Array, landing: Landing, release?: FrameRelease): void {
-    this.queue.push(due, { frame, landing, release })
+  /** Queues `frame` (with its metadata) to land on `landing` at `due` (microseconds on the clock). */
+  schedule(due: number, frame: Uint8Array, landing: Landing, release?: FrameRelease, offload?: FrameOffload): void {
+    this.queue.push(due, { frame, landing, release, offload })
     if (due < this.wakeAt) {
       this.wakeAt = due
       Latch.openUnsafe(this.signal)
@@ -53,7 +55,7 @@ export class DeliveryScheduler {
     for (;;) {
       const next = this.queue.popDue(limit)
       if (next === undefined) return
-      next.landing.land(next.frame, next.release)
+      next.landing.land(next.frame, next.release, next.offload)
     }
   }
 

@@ -12,6 +12,7 @@ import { type MediumCounters, sumCounters } from "./counters.ts"
 import { DeliveryScheduler } from "./delivery-scheduler.ts"
 import { ImpairedPath } from "./impaired-path.ts"
 import { type Impairments, InvalidImpairments, NO_IMPAIRMENTS, validateImpairments } from "./impairments.ts"
+import { CHECKSUM_OFFLOAD_SUPPORT, NO_OFFLOAD_SUPPORT } from "./offload.ts"
 import { type MediumPort, ReceiverSlot } from "./port.ts"
 
 /** How to build a hub: the number of ports and the impairments of every link. */
@@ -83,18 +84,22 @@ export const Hub = {
     const ports = links.map((row, from): MediumPort => {
       const outgoing = row.filter((link): link is ImpairedPath => link !== undefined)
       const slot = slots[from] ?? new ReceiverSlot()
+      const others = slots.filter((_, to) => to !== from)
       return {
-        send: (frame, release) => {
+        send: (frame, release, offload) => {
           // Every receiver gets its own copy, made before any delivery runs; the first link carries the original.
           const copies = outgoing.map((_, k) => k === 0 ? frame : frame.slice())
           for (let k = 0; k < outgoing.length; k++) {
             const link = outgoing[k]
             const copy = copies[k]
-            if (link !== undefined && copy !== undefined) link.send(copy, k === 0 ? release : undefined)
+            if (link !== undefined && copy !== undefined) link.send(copy, k === 0 ? release : undefined, offload)
           }
           if (outgoing.length === 0) release?.(frame)
         },
-        attach: (receiver) => slot.attach(receiver)
+        attach: (receiver, accepts) => slot.attach(receiver, accepts),
+        // Checksum metadata only when every other attached receiver takes it (one frame reaches them all).
+        offloadSupport: () =>
+          others.every((s) => !s.attached || s.accepts.checksum) ? CHECKSUM_OFFLOAD_SUPPORT : NO_OFFLOAD_SUPPORT
       }
     })
 

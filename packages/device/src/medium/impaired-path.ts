@@ -6,12 +6,19 @@
  * and reordering. A copy due now, with nothing queued ahead of it, is handed
  * to the receiver at once; every other copy waits in the destination's
  * {@link DeliveryScheduler}.
+ *
+ * Offload metadata travels with every copy, except a corrupted one: before
+ * the bit flip the path completes a partial checksum in the copy and drops
+ * the metadata, so the receiver verifies that copy in full and catches the
+ * damage (trusting `NEEDS_CSUM` or `DATA_VALID` on a damaged frame would
+ * hide it, as a real link's damage is never marked valid).
  */
 import type { Clock, Random } from "effect"
 import { nowMicros } from "../time.ts"
 import { Counters, type MediumCounters } from "./counters.ts"
 import type { DeliveryScheduler, Landing } from "./delivery-scheduler.ts"
 import { type Impairments, resolveImpairments, type ResolvedImpairments } from "./impairments.ts"
+import { completeChecksum, type FrameOffload, needsChecksum } from "./offload.ts"
 import type { FrameRelease, ReceiverSlot } from "./port.ts"
 
 /** What a path needs from the medium it belongs to. */
@@ -26,9 +33,13 @@ export interface PathEnvironment {
   readonly blocked: () => boolean
 }
 
-/** Returns a copy of `frame` with bit `bit` (0 = most significant bit of byte 0) flipped. */
-export const flipBit = (frame: Uint8Array, bit: number): Uint8Array => {
+/**
+ * Returns a copy of `frame` with bit `bit` (0 = most significant bit of byte 0)
+ * flipped; a partial checksum (`offload`) is completed in the copy first.
+ */
+export const flipBit = (frame: Uint8Array, bit: number, offload?: FrameOffload): Uint8Array => {
   const copy = frame.slice()
+  if (needsChecksum(offload)) completeChecksum(copy, offload.csumStart, offload.csumOffset)
   const byte = bit >>> 3
   copy[byte] = (copy[byte] ?? 0) ^ (0x80 >>> (bit & 7))
   return copy
@@ -61,8 +72,11 @@ export class ImpairedPath implements Landing {
     return this.stats.snapshot()
   }
 
-  /** Takes one frame from the sending port; `release` goes back to the sender once the path is done with `frame`. */
-  send(frame: Uint8Array, release?: FrameRelease): void {
+  /**
+   * Takes one frame (and its metadata) from the sending port; `release` goes
+   * back to the sender once the path is done with `frame`.
+   */
+  send(frame: Uint8Array, release?: FrameRelease, offload?: FrameOffload): void {
     const c = this.stats
     const p = this.plan
     const random = this.env.random
@@ -79,15 +93,20 @@ export class ImpairedPath implements Landing {
     if (p.duplicate > 0 && random.nextDoubleUnsafe() < p.duplicate) {
       c.duplicated++
       const copy = frame.slice()
-      this.forward(frame, now, release)
-      this.forward(copy, now, undefined)
+      this.forward(frame, now, release, offload)
+      this.forward(copy, now, undefined, offload)
     } else {
-      this.forward(frame, now, release)
+      this.forward(frame, now, release, offload)
     }
   }
 
   /** Rate limit, corruption, delay, reordering, then hand over or schedule one copy. */
-  private forward(frame: Uint8Array, now: number, release: FrameRelease | undefined): void {
+  private forward(
+    frame: Uint8Array,
+    now: number,
+    release: FrameRelease | undefined,
+    offload: FrameOffload | undefined
+  ): void {
     const c = this.stats
     const p = this.plan
     const random = this.env.random
@@ -112,9 +131,11 @@ export class ImpairedPath implements Landing {
     }
     let out = frame
     let outRelease = release
+    let outOffload = offload
     if (p.corrupt > 0 && frame.length > 0 && random.nextDoubleUnsafe() < p.corrupt) {
       const bits = frame.length * 8
-      out = flipBit(frame, Math.min(bits - 1, Math.floor(random.nextDoubleUnsafe() * bits)))
+      out = flipBit(frame, Math.min(bits - 1, Math.floor(random.nextDoubleUnsafe() * bits)), offload)
+      outOffload = undefined
       c.corrupted++
       release?.(frame) // what travels on is a corrupted copy; the original is done with
       outRelease = undefined
@@ -128,28 +149,28 @@ export class ImpairedPath implements Landing {
     const due = departure + delay
     const scheduler = this.env.scheduler
     if (due <= now && !scheduler.hasDueBy(now)) {
-      this.hand(out)
+      this.hand(out, outOffload)
       outRelease?.(out)
     } else {
       c.inFlight++
-      scheduler.schedule(due, out, this, outRelease)
+      scheduler.schedule(due, out, this, outRelease, outOffload)
     }
   }
 
   /** A scheduled copy is due. */
-  land(frame: Uint8Array, release: FrameRelease | undefined): void {
+  land(frame: Uint8Array, release: FrameRelease | undefined, offload: FrameOffload | undefined): void {
     const c = this.stats
     c.inFlight--
     if (this.env.blocked()) c.partitionDropped++
-    else this.hand(frame)
+    else this.hand(frame, offload)
     release?.(frame)
   }
 
   /** Hands a copy to the receiver (counted before the receiver runs, so a receiver sees balanced counters). */
-  private hand(frame: Uint8Array): void {
+  private hand(frame: Uint8Array, offload: FrameOffload | undefined): void {
     const slot = this.env.slot
     if (slot.attached) this.stats.delivered++
     else this.stats.unattachedDropped++
-    slot.deliver(frame)
+    slot.deliver(frame, offload)
   }
 }

@@ -13,5 +13,20 @@ export {
   validateImpairments
 } from "./impairments.ts"
 export { type Loopback, loopback } from "./loopback.ts"
+export {
+  captureCopy,
+  CHECKSUM_OFFLOAD_SUPPORT,
+  completeChecksum,
+  DATA_VALID,
+  DATA_VALID_OFFLOAD,
+  type FrameGsoType,
+  type FrameOffload,
+  FULL_OFFLOAD_SUPPORT,
+  NEEDS_CSUM,
+  needsChecksum,
+  NO_OFFLOAD_SUPPORT,
+  type OffloadSupport,
+  partialChecksum
+} from "./offload.ts"
 export * from "./port.ts"
 export { Wire, type WireDirection, type WireOptions } from "./wire.ts"

@@ -1,6 +1,7 @@
 /**
  * The loopback medium: what is sent is delivered straight back to the same
- * port's receiver, inside `send`, unchanged.
+ * port's receiver, inside `send`, unchanged, with its offload metadata when
+ * the receiver takes it (Linux's `lo` never sums a packet either).
  */
 import { Counters, type MediumCounters } from "./counters.ts"
 import { type MediumPort, ReceiverSlot } from "./port.ts"
@@ -16,14 +17,15 @@ export const loopback = (): Loopback => {
   const slot = new ReceiverSlot()
   const stats = new Counters()
   return {
-    send: (frame, release) => {
+    send: (frame, release, offload) => {
       stats.sent++
       if (slot.attached) stats.delivered++
       else stats.unattachedDropped++
-      slot.deliver(frame)
+      slot.deliver(frame, offload)
       release?.(frame)
     },
-    attach: (receiver) => slot.attach(receiver),
+    attach: (receiver, accepts) => slot.attach(receiver, accepts),
+    offloadSupport: slot.offloadSupport,
     counters: () => stats.snapshot()
   }
 }

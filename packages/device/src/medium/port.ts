@@ -1,13 +1,30 @@
 /**
  * The contract between a NIC and the medium it sits on (a wire, a hub, a
- * loopback, later a TAP device or a QEMU socket). A port is one attachment
- * point: the NIC sends frames into it, and the medium delivers frames to the
- * receiver attached to it. Both directions are plain synchronous calls; a
- * medium that delays frames runs its own fibers.
+ * loopback, a TAP device, a QEMU socket). A port is one attachment point: the
+ * NIC sends frames into it, and the medium delivers frames to the receiver
+ * attached to it. Both directions are plain synchronous calls; a medium that
+ * delays frames runs its own fibers.
+ *
+ * Frames may carry offload metadata (`FrameOffload`, a `virtio_net_hdr`) on
+ * media that can: a receiver says at `attach` what it takes, and a port's
+ * `offloadSupport` says what a sender may pass now (what the medium carries
+ * and the far end takes). Without either, frames are plain.
  */
+import {
+  CHECKSUM_OFFLOAD_SUPPORT,
+  completeChecksum,
+  type FrameOffload,
+  needsChecksum,
+  NO_OFFLOAD_SUPPORT,
+  type OffloadSupport
+} from "./offload.ts"
 
-/** Takes a delivered frame: a NIC's DMA engine. The array is only valid during the call (copy what you keep). */
-export type FrameReceiver = (frame: Uint8Array) => void
+/**
+ * Takes a delivered frame: a NIC's DMA engine. The array is only valid during
+ * the call (copy what you keep). `offload` is present only if the receiver
+ * said at `attach` that it takes metadata.
+ */
+export type FrameReceiver = (frame: Uint8Array, offload?: FrameOffload) => void
 
 /**
  * Gives a sent frame back to its sender once the medium is done with it
@@ -21,31 +38,60 @@ export interface MediumPort {
   /**
    * Hands one frame to the medium. The medium owns `frame` afterwards (the
    * sender must not change it) and calls `release`, if given, when done.
+   * `offload` may only use what `offloadSupport()` allowed.
    */
-  readonly send: (frame: Uint8Array, release?: FrameRelease) => void
-  /** Sets who receives the frames this port delivers (one receiver; attaching again replaces it). */
-  readonly attach: (receiver: FrameReceiver) => void
+  readonly send: (frame: Uint8Array, release?: FrameRelease, offload?: FrameOffload) => void
+  /**
+   * Sets who receives the frames this port delivers (one receiver; attaching
+   * again replaces it), and what metadata it takes (none by default).
+   */
+  readonly attach: (receiver: FrameReceiver, accepts?: OffloadSupport) => void
+  /** What frames sent into this port may carry now; absent on media that carry plain frames only. */
+  readonly offloadSupport?: () => OffloadSupport
 }
 
 /** A port that delivers to `receiver` once attached, and drops frames (counting them) before that. */
 export class ReceiverSlot {
   private receiver: FrameReceiver | undefined = undefined
+  /** What the attached receiver takes. */
+  accepts: OffloadSupport = NO_OFFLOAD_SUPPORT
   /** Frames that arrived while nothing was attached. */
   unattachedDrops = 0
 
-  /** Attaches `receiver`. */
-  attach(receiver: FrameReceiver): void {
+  /** Attaches `receiver`, which takes `accepts`. */
+  attach(receiver: FrameReceiver, accepts: OffloadSupport = NO_OFFLOAD_SUPPORT): void {
     this.receiver = receiver
+    this.accepts = accepts
   }
+
+  /**
+   * What an in-process medium lets a sender pass to this slot: checksum
+   * metadata if the receiver takes it, never super-packets (its receiver's
+   * buffers hold frames up to its MTU, so the sender's TSO engine segments).
+   */
+  readonly offloadSupport = (): OffloadSupport => this.accepts.checksum ? CHECKSUM_OFFLOAD_SUPPORT : NO_OFFLOAD_SUPPORT
 
   /** True once a receiver is attached (a `deliver` now would reach it). */
   get attached(): boolean {
     return this.receiver !== undefined
   }
 
-  /** Delivers `frame` to the receiver, or counts it dropped. */
-  deliver(frame: Uint8Array): void {
-    if (this.receiver === undefined) this.unattachedDrops++
-    else this.receiver(frame)
+  /**
+   * Delivers `frame` (owned by the medium) to the receiver, or counts it
+   * dropped. Metadata goes along only to a receiver that takes it: senders
+   * ask `offloadSupport` first, but the far end may have changed since, so a
+   * partial checksum is completed in place for a receiver that takes none
+   * (what virtio's host does for a guest without `GUEST_CSUM`); a super-packet
+   * goes as it is, and a plain receiver drops it as too long.
+   */
+  deliver(frame: Uint8Array, offload?: FrameOffload): void {
+    const receiver = this.receiver
+    if (receiver === undefined) this.unattachedDrops++
+    else if (offload === undefined) receiver(frame)
+    else if (this.accepts.checksum) receiver(frame, offload)
+    else {
+      if (needsChecksum(offload)) completeChecksum(frame, offload.csumStart, offload.csumOffset)
+      receiver(frame)
+    }
   }
 }

@@ -8,6 +8,9 @@
  * Time comes from the `Clock` and randomness from the `Random` in the context
  * of `Wire.make`, so a wire is deterministic under `TestClock` and
  * `Random.withSeed`.
+ *
+ * Like veth, a wire carries offload metadata (partial or verified checksums)
+ * to a far end that takes it, so neither NIC sums the frame.
  */
 import { Clock, Effect, Random, type Scope } from "effect"
 import type { MediumCounters } from "./counters.ts"
@@ -69,8 +72,16 @@ export const Wire = {
     yield* Effect.forkScoped(atB.run())
     const paths = { aToB, bToA }
     return {
-      a: { send: (frame, release) => aToB.send(frame, release), attach: (receiver) => slotA.attach(receiver) },
-      b: { send: (frame, release) => bToA.send(frame, release), attach: (receiver) => slotB.attach(receiver) },
+      a: {
+        send: (frame, release, offload) => aToB.send(frame, release, offload),
+        attach: (receiver, accepts) => slotA.attach(receiver, accepts),
+        offloadSupport: slotB.offloadSupport
+      },
+      b: {
+        send: (frame, release, offload) => bToA.send(frame, release, offload),
+        attach: (receiver, accepts) => slotB.attach(receiver, accepts),
+        offloadSupport: slotA.offloadSupport
+      },
       partition: () => {
         cut = true
       },

@@ -14,12 +14,19 @@
  * offloads, hands each frame to the medium (at line rate, when the NIC has
  * one), marks the descriptors done and tells the coalescer, which raises the
  * completion interrupt.
+ *
+ * On a medium that carries offload metadata (a `virtio_net_hdr` with each
+ * frame: in-process wires, hubs and loopback, a TAP with `IFF_VNET_HDR`) the
+ * NIC passes partial checksums (and, where taken, TSO super-packets) through
+ * instead of computing them, and trusts received frames marked partial or
+ * verified instead of summing them (see `tx-offload.ts`, `rx-offload.ts`).
  */
-import { ChecksumState, PacketBuffer, resolvePartialChecksum } from "@netstack/buffers"
+import { ChecksumState, PacketBuffer } from "@netstack/buffers"
 import { Clock, Context, Effect, Latch, Layer, PubSub, type Scope } from "effect"
 import { Coalescer, type CoalescingSettings } from "../irq/coalescer.ts"
 import { isGsoDefect, segmentTcp } from "../offload/gso.ts"
 import { IrqLine } from "../irq/irq-line.ts"
+import { type FrameOffload, NO_OFFLOAD_SUPPORT, type OffloadSupport, partialChecksum } from "../medium/offload.ts"
 import type { MediumPort } from "../medium/port.ts"
 import { RxRing } from "../ring/rx-ring.ts"
 import { TxRing } from "../ring/tx-ring.ts"
@@ -27,7 +34,9 @@ import { micros, nowMicros } from "../time.ts"
 import { CurrentNetTrace, type NetTrace } from "../trace/net-trace.ts"
 import { coalescingProblem, InvalidNicConfig, type NicConfig, type NicOptions, type Offloads, resolveNicConfig } from "./config.ts"
 import { verifyRxChecksum } from "./rx-checksum.ts"
+import { applyRxOffload } from "./rx-offload.ts"
 import { TxDma } from "./tx-dma.ts"
+import { wireFrames } from "./tx-offload.ts"
 import { rssQueueSelector } from "./rss-selector.ts"
 import { NicErrorStats, type NicStatsSnapshot, RxQueueStats, snapshotStats, TxQueueStats } from "./stats.ts"
 
@@ -90,8 +99,8 @@ export interface NicDevice {
   readonly carrier: PubSub.PubSub<CarrierEvent>
   /** Plugs the NIC into a medium port. */
   readonly attach: (port: MediumPort) => void
-  /** The medium side: where a port delivers a frame (the DMA engine). */
-  readonly receive: (frame: Uint8Array) => void
+  /** The medium side: where a port delivers a frame, with its offload metadata if any (the DMA engine). */
+  readonly receive: (frame: Uint8Array, offload?: FrameOffload) => void
   /** `ethtool -C`: new coalescing settings for every interrupt line (refused, changing nothing, when unusable). */
   readonly setCoalescing: (settings: Partial<CoalescingSettings>) => InvalidNicConfig | undefined
   /** `ethtool -K`: turns offloads on or off. */
@@ -104,11 +113,13 @@ export interface NicDevice {
   readonly stats: () => NicStatsSnapshot
 }
 
-/** The TSO engine: a TCP super-packet's segments with full checksums, or `undefined` when it cannot segment it. */
-const segment = (packet: PacketBuffer): ReadonlyArray<PacketBuffer> | undefined => {
-  const segments = segmentTcp(packet, { checksum: "full" })
-  return isGsoDefect(segments) ? undefined : segments
-}
+/**
+ * What the NIC takes from a medium: checksum metadata with rx checksumming,
+ * super-packets too with TSO as well (it cuts them itself on receive, see
+ * `receiveSuperPacket`). Linux's TAP maps these onto `TUN_F_CSUM`/`TUN_F_TSO4`.
+ */
+const acceptedOffloads = (offloads: Offloads): OffloadSupport =>
+  offloads.rxChecksum ? { checksum: true, gso: offloads.tso } : NO_OFFLOAD_SUPPORT
 
 /** Builds a NIC from `options`. Its coalescing timers and transmit engines are fibers in the current scope. */
 const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig, Scope.Scope> =>
@@ -142,27 +153,6 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
     }))
 
     const dma = new TxDma()
-    /** The transmit engine's view of a frame: bytes the medium can own, with offloads applied. */
-    const wireFrames = (packet: PacketBuffer): ReadonlyArray<Uint8Array> | undefined => {
-      if (packet.meta.gsoType !== "none") {
-        if (!offloads.tso) return undefined
-        const segments = segment(packet)
-        if (segments === undefined) return undefined
-        const frames = segments.map((s) => dma.copy(s))
-        for (const s of segments) s.release()
-        return frames
-      }
-      const bytes = dma.copy(packet)
-      const state = packet.meta.checksum
-      if (state._tag === "Partial") {
-        if (!offloads.txChecksum) return undefined
-        // The NIC sums from csum_start to the end and stores the result: on its own copy, as DMA reads.
-        const copy = PacketBuffer.wrap(bytes)
-        copy.meta.checksum = ChecksumState.partial(state.start - packet.data, state.offset)
-        if (resolvePartialChecksum(copy, 0xffff) !== undefined) return undefined
-      }
-      return [bytes]
-    }
 
     const tx: Array<NicTxQueue> = []
     for (let index = 0; index < config.txQueues; index++) {
@@ -177,7 +167,8 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
           Latch.closeUnsafe(doorbell)
           let sent = 0
           for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
-            const frames = linkUp ? wireFrames(packet) : []
+            const support = port?.offloadSupport?.() ?? NO_OFFLOAD_SUPPORT
+            const frames = linkUp ? wireFrames(packet, offloads, support, dma) : []
             if (frames === undefined) errors.txErrors++
             else if (!linkUp) errors.txCarrierErrors++
             else {
@@ -186,8 +177,10 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
               if (trace.enabled) trace.record("device-tx", packet, where, `${frames.length} frame(s)`)
               for (const frame of frames) {
                 stats.wireFrames++
-                if (config.linkSpeed !== undefined) yield* Effect.sleep(micros((frame.length * 8 * 1e6) / config.linkSpeed))
-                port?.send(frame, dma.release)
+                const bytes = frame.bytes
+                if (config.linkSpeed !== undefined) yield* Effect.sleep(micros((bytes.length * 8 * 1e6) / config.linkSpeed))
+                if (frame.offload === undefined) port?.send(bytes, dma.release)
+                else port?.send(bytes, dma.release, frame.offload)
               }
             }
             ring.complete()
@@ -206,10 +199,40 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       tx.push({ index, ring, irq: irqs[index], stats, kick: () => void Latch.openUnsafe(doorbell) })
     }
 
-    const receive = (frame: Uint8Array): void => {
+    /**
+     * A TSO super-packet from the medium (a TAP hands them over with
+     * `TUN_F_TSO4`): the NIC cuts it into MTU-sized segments with partial
+     * checksums and receives each, as the medium would for a NIC without
+     * large receive buffers (Linux segments for a device lacking the GSO type,
+     * `skb_gso_segment`); GRO in the driver merges them again.
+     */
+    const receiveSuperPacket = (frame: Uint8Array, offload: FrameOffload): void => {
+      const packet = PacketBuffer.wrap(frame)
+      packet.meta.gsoType = offload.gsoType
+      packet.meta.gsoSize = offload.gsoSize
+      const segments = offload.gsoSize > 0 ? segmentTcp(packet, { checksum: "partial" }) : undefined
+      if (segments === undefined || isGsoDefect(segments)) {
+        errors.rxOffloadErrors++
+        return
+      }
+      errors.rxGsoPackets++
+      errors.rxGsoSegments += segments.length
+      for (const s of segments) {
+        const state = s.meta.checksum
+        const bytes = s.toUint8Array()
+        const meta = state._tag === "Partial" ? partialChecksum(state.start - s.data, state.offset) : undefined
+        s.release()
+        receive(bytes, meta)
+      }
+    }
+
+    const receive = (frame: Uint8Array, offload?: FrameOffload): void => {
       if (!linkUp) {
         errors.rxCarrierDrops++
         return
+      }
+      if (offload !== undefined && offload.gsoType !== "none" && frame.length > maxFrame) {
+        return receiveSuperPacket(frame, offload)
       }
       if (frame.length > maxFrame || frame.length < MIN_FRAME) {
         errors.rxLengthErrors++
@@ -237,12 +260,18 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       meta.inputInterface = config.ifindex
       if (config.rxTimestamps) meta.timestamp = nowMicros(clock)
       meta.flowHash = hash
-      if (offloads.rxChecksum) {
-        const verdict = verifyRxChecksum(written)
-        if (verdict === "good") {
-          meta.checksum = ChecksumState.unnecessary
-          errors.rxChecksumGood++
-        } else if (verdict === "bad") errors.rxChecksumBad++
+      const applied = offload === undefined ? "none" : applyRxOffload(written, offload, offloads.rxChecksum)
+      if (applied === "trusted") errors.rxChecksumTrusted++
+      else if (applied === "completed") errors.rxChecksumCompleted++
+      else {
+        if (applied === "invalid") errors.rxOffloadErrors++
+        if (offloads.rxChecksum) {
+          const verdict = verifyRxChecksum(written)
+          if (verdict === "good") {
+            meta.checksum = ChecksumState.unnecessary
+            errors.rxChecksumGood++
+          } else if (verdict === "bad") errors.rxChecksumBad++
+        }
       }
       q.stats.packets++
       q.stats.bytes += frame.length
@@ -270,7 +299,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       carrier,
       attach: (medium) => {
         port = medium
-        medium.attach(receive)
+        medium.attach(receive, acceptedOffloads(offloads))
       },
       receive,
       setCoalescing: (settings) => {
@@ -284,6 +313,8 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       },
       setOffloads: (changes) => {
         offloads = { ...offloads, ...changes }
+        // Tell the medium what the NIC takes now (Linux's TAP: TUNSETOFFLOAD again).
+        port?.attach(receive, acceptedOffloads(offloads))
       },
       setQueueSelector: (next) => {
         selector = next

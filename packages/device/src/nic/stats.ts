@@ -30,6 +30,16 @@ export class NicErrorStats {
   /** Transport checksums the NIC verified and found good / bad (rx checksum offload). */
   rxChecksumGood = 0
   rxChecksumBad = 0
+  /** Frames whose metadata said partial or verified checksum, trusted without summing (rx checksum offload). */
+  rxChecksumTrusted = 0
+  /** Partial checksums the NIC completed on receive, for want of rx checksum offload. */
+  rxChecksumCompleted = 0
+  /** TSO super-packets received from the medium and cut into segments. */
+  rxGsoPackets = 0
+  /** Segments cut from them. */
+  rxGsoSegments = 0
+  /** Frames whose offload metadata could not be used (out of range, a super-packet that does not segment). */
+  rxOffloadErrors = 0
   /** Transmitted while the link was down: the frame is lost. */
   txCarrierErrors = 0
   /** Packets the device could not transmit (an offload it lacks, a super-packet it cannot segment). */
@@ -57,6 +67,11 @@ export const snapshotStats = (
     rx_carrier_drops: errors.rxCarrierDrops,
     rx_csum_offload_good: errors.rxChecksumGood,
     rx_csum_offload_errors: errors.rxChecksumBad,
+    rx_csum_trusted: errors.rxChecksumTrusted,
+    rx_csum_completed: errors.rxChecksumCompleted,
+    rx_gso_packets: errors.rxGsoPackets,
+    rx_gso_segments: errors.rxGsoSegments,
+    rx_offload_errors: errors.rxOffloadErrors,
     tx_carrier_errors: errors.txCarrierErrors,
     tx_errors: errors.txErrors
   }

@@ -25,6 +25,7 @@ import {
   pcapRecord,
   PcapWriteError
 } from "@netstack/wire"
+import { capturedFrame } from "@netstack/device"
 import { Cause, Clock, Effect, Fiber, FileSystem, type PlatformError, Queue, type Scope } from "effect"
 import type { LinkLayer, Tap, TapDirection } from "../link-layer.ts"
 
@@ -81,8 +82,10 @@ export const captureTap = (
     if (direction !== "both" && direction !== dir) return
     if (names !== undefined && !names.has(device.name)) return
     const length = frame.length
-    const data = new Uint8Array(Math.min(length, snaplen))
-    if (frame.copyOut(0, data.length, data) !== undefined) return
+    // A partial checksum (the NIC or a peer completes it) is completed in the copy, so the capture
+    // is what the wire carries (tcpdump on Linux shows the pseudo-header sum instead).
+    const data = capturedFrame(frame, snaplen)
+    if (data.length === 0 && length > 0) return
     sink({
       timestamp: clock.currentTimeNanosUnsafe(),
       data,

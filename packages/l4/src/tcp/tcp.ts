@@ -16,7 +16,7 @@
  * fragmentation needed lowers the MSS (RFC 1191), and an unreachable aborts
  * a connection attempt (as Linux does) or is kept as a soft error.
  */
-import { BufferPool, finishChecksum, ipv4PseudoHeaderSum, type PacketBuffer, sumPacket } from "@netstack/buffers"
+import { BufferPool, ChecksumState, finishChecksum, ipv4PseudoHeaderSum, type PacketBuffer, sumPacket } from "@netstack/buffers"
 import type { NetTrace } from "@netstack/device"
 import type { DropCounters, TimerQueue } from "@netstack/l2"
 import type { Ipv4, ReceivedDatagram, TransportError } from "@netstack/l3"
@@ -195,7 +195,7 @@ export class Tcp implements TcpHost {
     if (broadcast) return this.drop(packet) // RFC 1122 §4.2.3.10: TCP is unicast
     // The checksum first, over the raw segment (as `tcp_v4_rcv` does): a damaged segment is a checksum
     // error whatever its damage looks like, never a malformed header (RFC 9293 §3.1; RFC 1122 §4.2.2.7).
-    if (packet.meta.checksum._tag !== "Unnecessary") {
+    if (!ChecksumState.trusted(packet.meta.checksum)) {
       const sum = sumPacket(packet, 0, packet.length, ipv4PseudoHeaderSum(source, destination, 6, packet.length))
       if (sum === undefined || finishChecksum(sum) !== 0) {
         stats.InCsumErrors++

@@ -29,7 +29,7 @@
  * is read; here it is verified before queueing (same counters, and a bad
  * datagram never takes queue space).
  */
-import { ipv4PseudoHeaderSum, PacketBuffer } from "@netstack/buffers"
+import { ChecksumState, ipv4PseudoHeaderSum, PacketBuffer } from "@netstack/buffers"
 import type { DropCounters } from "@netstack/l2"
 import {
   IcmpErrors,
@@ -198,7 +198,7 @@ export class Udp {
     const source = datagram.source
     const destination = datagram.destination
     // RFC 1122 §4.1.3.4: verify the checksum when one was sent (zero: none, RFC 768), unless the NIC did.
-    if (packet.meta.checksum._tag !== "Unnecessary") {
+    if (!ChecksumState.trusted(packet.meta.checksum)) {
       if (!view.verifyChecksum(ipv4PseudoHeaderSum(source, destination, UDP_PROTOCOL, length), true)) {
         stats.InCsumErrors++
         stats.InErrors++
