@@ -7,12 +7,26 @@
  * FIN-WAIT-1, FIN-WAIT-2): the classifier queues the flow's segments on it.
  * When the connection stops receiving (the peer's FIN, or CLOSED) the channel closes: the classifier sends the flow the slow path, and what
  * is queued is still processed, once, before the channel leaves the table.
+ *
+ * Its consumers are the fibers waiting on its connection (`waiters`: they
+ * run the queue when the channel wakes them) and, when none waits, its own
+ * consumer fiber.
  */
 import type { PacketBuffer } from "@netstack/buffers"
-import type { ConnectionChannel } from "@netstack/l4"
+import { type ChannelConsumerKind, ChannelWaiters, type ConnectionChannel } from "@netstack/l4"
 import { ipv4ToString } from "@netstack/wire"
 import { Latch } from "effect"
 import type { FlowKey } from "./channel-table.ts"
+
+/** What a channel asks of the net channels that made it. */
+export interface NetChannelOwner {
+  /** Its connection stopped receiving. */
+  readonly close: (channel: NetChannel) => void
+  /** Runs what it holds now through TCP input in the caller's fiber (a `kind`); how many. */
+  readonly drain: (channel: NetChannel, kind: ChannelConsumerKind) => number
+  /** Wakes its consumer fiber once the caller yields (a waiter woken for the queue could not run it). */
+  readonly wakeConsumer: (channel: NetChannel) => void
+}
 
 /** A connection's net channel. */
 export class NetChannel implements FlowKey, ConnectionChannel {
@@ -28,7 +42,13 @@ export class NetChannel implements FlowKey, ConnectionChannel {
   readonly name: string
   /** What the connection calls when it stops receiving. */
   readonly leave: () => void
-  /** Open when there are packets to process or the channel closed: the consumer runs. */
+  /** Runs the queue in the caller's fiber (a fiber waiting on the connection); how many packets. */
+  readonly drain: (kind: ChannelConsumerKind) => number
+  /** Hands the queue to the consumer fiber. */
+  readonly wakeConsumer: () => void
+  /** The fibers waiting on its connection (the connection's `channelWaiters`, set when it opens for one). */
+  waiters: ChannelWaiters = new ChannelWaiters()
+  /** Open when there are packets to process (and nobody waits on the connection) or the channel closed: the consumer fiber runs. */
   readonly wakeup = Latch.makeUnsafe(false)
   /** A wake-up is scheduled (after a close) and has not run yet. */
   wakePending = false
@@ -38,7 +58,7 @@ export class NetChannel implements FlowKey, ConnectionChannel {
   readonly wakeTask: () => void
   /** Packets queued on it. */
   pushed = 0
-  /** Packets TCP input ran for (by its consumer, or earlier for the slow path's or a teardown's sake). */
+  /** Packets TCP input ran for (by a waiting fiber or its consumer, or earlier for the slow path's or a teardown's sake). */
   processed = 0
   /** Packets dropped because it was full. */
   overflows = 0
@@ -46,14 +66,16 @@ export class NetChannel implements FlowKey, ConnectionChannel {
   private head = 0
   private count = 0
 
-  /** A channel for `flow` holding at most `capacity` packets; `onLeave` runs when its connection stops receiving. */
-  constructor(flow: FlowKey, capacity: number, onLeave: (channel: NetChannel) => void) {
+  /** A channel for `flow` holding at most `capacity` packets, run and closed through `owner`. */
+  constructor(flow: FlowKey, capacity: number, owner: NetChannelOwner) {
     this.localAddress = flow.localAddress >>> 0
     this.localPort = flow.localPort & 0xffff
     this.remoteAddress = flow.remoteAddress >>> 0
     this.remotePort = flow.remotePort & 0xffff
     this.name = `${ipv4ToString(this.localAddress)}:${this.localPort}←${ipv4ToString(this.remoteAddress)}:${this.remotePort}`
-    this.leave = () => onLeave(this)
+    this.leave = () => owner.close(this)
+    this.drain = (kind) => owner.drain(this, kind)
+    this.wakeConsumer = () => owner.wakeConsumer(this)
     this.wakeTask = () => {
       this.wakePending = false
       Latch.openUnsafe(this.wakeup)

@@ -3,7 +3,7 @@
  * driver's receive path, a channel per established TCP connection with its
  * consumer fiber running TCP input, and the slow path for everything else.
  */
-export { NetChannel } from "./channel.ts"
+export { NetChannel, type NetChannelOwner } from "./channel.ts"
 export { ChannelTable, type FlowKey } from "./channel-table.ts"
 export {
   classify,

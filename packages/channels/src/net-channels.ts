@@ -14,27 +14,37 @@
  *   closed when it stops receiving (`isReceiving`: the peer's FIN brings
  *   CLOSE-WAIT, CLOSING or TIME-WAIT; a reset, an abort or a timeout
  *   CLOSED; our own FIN alone does not, FIN-WAIT-1 and -2 still take data,
- *   RFC 9293 §3.10.7.4 seventh). Its consumer fiber runs TCP input
- *   (`Tcp.receiveSegment`, the slow path's own code from the checksum on)
- *   for what is queued, in batches: woken once the NAPI poll has classified
- *   its whole batch (the driver's `batchDone`), it runs up to `batch`
- *   packets, then yields to other fibers while more wait.
+ *   RFC 9293 §3.10.7.4 seventh).
+ * - Its consumers run TCP input (`Tcp.receiveSegment`, the slow path's own
+ *   code from the checksum on) for what is queued, woken once the NAPI poll
+ *   has classified its whole batch (the driver's `batchDone`), one wake-up
+ *   per channel however many packets the batch queued on it. As in OSv, the
+ *   connection's own fibers are its consumers: a fiber waiting on it (to
+ *   read, to write, polling it; `@netstack/l4` `awaitAsChannelConsumer`)
+ *   is woken through the latch it waits on and runs the queue itself, one
+ *   wake-up where a consumer fiber and then the reader would be two. With
+ *   nobody waiting (an idle sender's ACKs, data for a socket nobody reads)
+ *   the channel's own consumer fiber runs it, up to `batch` packets at a
+ *   time, yielding to other fibers while more wait. A waiter that cannot
+ *   run what it was woken for hands it to the consumer fiber.
  * - Order: before the slow path runs TCP input for a segment of a flow, the
  *   segments still queued on that flow's channel are run (TCP hears a FIN
  *   after the data sent before it). A closed channel stays in the table
  *   (the classifier sends its flow the slow path) until its consumer has
  *   run what it held; then it leaves the table. Every queued packet is run
- *   exactly once: whoever takes it from the queue runs it.
+ *   exactly once: whoever takes it from the queue runs it. TCP input never
+ *   runs inside TCP input: a fiber resumed in the middle of a segment (by
+ *   a latch TCP input opened) leaves the queue alone.
  * - Off (the default) or on per host, at run time: turning it off runs
  *   every queued packet at once and removes every channel.
  */
 import type { PacketBuffer } from "@netstack/buffers"
 import type { NetTrace } from "@netstack/device"
 import type { RxClassifier } from "@netstack/driver"
-import { isReceiving, type Tcb, type Tcp, type TcpChannelHooks } from "@netstack/l4"
+import { type ChannelConsumerKind, isReceiving, type Tcb, type Tcp, type TcpChannelHooks } from "@netstack/l4"
 import { ETHERNET_HEADER_LENGTH, EtherTypes, IPV4_HEADER_LENGTH, readU16 } from "@netstack/wire"
 import { Effect, FiberSet, Latch, Scheduler, type Scope } from "effect"
-import { NetChannel } from "./channel.ts"
+import { NetChannel, type NetChannelOwner } from "./channel.ts"
 import { ChannelTable } from "./channel-table.ts"
 import { classify, type ClassifierContext, type ClassifierDevice } from "./classifier.ts"
 import { NetChannelStats } from "./stats.ts"
@@ -86,6 +96,7 @@ export class NetChannels {
   private readonly table: ChannelTable<NetChannel>
   private readonly context: ClassifierContext<NetChannel>
   private readonly hooks: TcpChannelHooks
+  private readonly owner: NetChannelOwner
   private readonly runFork: RunFork
   private readonly dispatcher: Scheduler.SchedulerDispatcher
   /** Channels the current NAPI batch queued packets on, to wake when it is done. */
@@ -117,6 +128,11 @@ export class NetChannels {
     this.hooks = {
       open: (tcb) => this.open(tcb),
       beforeInput: (la, lp, ra, rp) => this.beforeInput(la, lp, ra, rp)
+    }
+    this.owner = {
+      close: (channel) => this.close(channel),
+      drain: (channel, kind) => this.runForWaiter(channel, kind),
+      wakeConsumer: (channel) => this.handBack(channel)
     }
   }
 
@@ -254,15 +270,32 @@ export class NetChannels {
   /**
    * The end of a NAPI poll's batch: the consumers of the channels it filled
    * run now (OSv wakes a channel's consumer after its driver's rx loop), one
-   * wake-up per channel however many packets the batch queued on it.
+   * wake-up per channel however many packets the batch queued on it: a
+   * fiber waiting on the connection if there is one (OSv's `soreceive`,
+   * `sosend` and `poll` flush the channel themselves), else the channel's
+   * consumer fiber. Either may run right here, in the poll, after its
+   * batch and outside any TCP input.
    */
   private wakeQueued(): void {
     const channels = this.toWake
     if (channels.length === 0) return
     this.toWake = []
+    // A poll nested inside TCP input (a transmit that looped straight back) must not run TCP input: the
+    // consumers run once the caller yields.
+    const nested = this.tcp.inInput
     for (const channel of channels) {
       channel.queuedWake = false
-      Latch.openUnsafe(channel.wakeup)
+      // Run already (a slow-path segment of its flow later in the batch flushed it first).
+      if (channel.size === 0) continue
+      if (nested) {
+        this.stats.consumerWakeups++
+        this.wake(channel)
+      } else if (channel.open && channel.waiters.signal()) {
+        this.stats.waiterWakeups++
+      } else {
+        this.stats.consumerWakeups++
+        Latch.openUnsafe(channel.wakeup)
+      }
     }
   }
 
@@ -277,21 +310,44 @@ export class NetChannels {
     this.dispatcher.scheduleTask(channel.wakeTask, 0)
   }
 
-  /** TCP input for one queued packet (the slow path's code from the TCP checksum on). */
-  private input(channel: NetChannel, packet: PacketBuffer): void {
+  /**
+   * TCP input for one queued packet (the slow path's code from the TCP
+   * checksum on); the trace says who ran it: `reader`, `writer`, `poller`,
+   * `consumer`, or `flush` (before a slow-path segment) and `disable`.
+   */
+  private input(channel: NetChannel, packet: PacketBuffer, by: ChannelConsumerKind | "flush" | "disable"): void {
     channel.processed++
-    if (this.trace.enabled) this.trace.record("channel-input", packet, channel.name)
+    if (this.trace.enabled) this.trace.record("channel-input", packet, channel.name, by)
     this.tcp.receiveSegment(packet, channel.remoteAddress, channel.localAddress)
   }
 
   /** Runs every packet `channel` holds now; how many. */
-  private drain(channel: NetChannel): number {
+  private drain(channel: NetChannel, by: ChannelConsumerKind | "flush" | "disable"): number {
     let n = 0
     for (let packet = channel.shift(); packet !== undefined; packet = channel.shift()) {
-      this.input(channel, packet)
+      this.input(channel, packet, by)
       n++
     }
     return n
+  }
+
+  /**
+   * A fiber waiting on the connection runs what `channel` holds, in its own
+   * fiber (woken by the channel, or about to wait); how many. Never inside
+   * TCP input (the caller checks; checked again here).
+   */
+  private runForWaiter(channel: NetChannel, kind: ChannelConsumerKind): number {
+    if (channel.size === 0 || this.tcp.inInput) return 0
+    // One clock read for the lot, as the softirq's NAPI polls (`TimerQueue.batch`).
+    const n = this.tcp.timers.batch(() => this.drain(channel, kind))
+    this.stats.inputsByConsumer[kind] += n
+    return n
+  }
+
+  /** A waiter woken to run `channel` could not: its consumer fiber runs it once the caller yields. */
+  private handBack(channel: NetChannel): void {
+    this.stats.waiterFallbacks++
+    this.wake(channel)
   }
 
   /** The consumer fiber of `channel`: runs what is queued, a batch at a time; ends once the channel is closed and empty. */
@@ -304,7 +360,8 @@ export class NetChannels {
         const packet = channel.shift()
         if (packet === undefined) return
         self.stats.consumerInputs++
-        self.input(channel, packet)
+        self.stats.inputsByConsumer.consumer++
+        self.input(channel, packet, "consumer")
       }
     }
     return Effect.gen(function*() {
@@ -334,12 +391,14 @@ export class NetChannels {
     if (!this.on || tcb.channel !== undefined) return
     let channel = this.table.lookup(tcb.localAddress >>> 0, tcb.localPort, tcb.remoteAddress >>> 0, tcb.remotePort)
     if (channel === undefined) {
-      channel = new NetChannel(tcb, this.channelCapacity, (c) => this.close(c))
+      channel = new NetChannel(tcb, this.channelCapacity, this.owner)
       this.table.add(channel)
       this.runFork(this.consumer(channel))
     } else {
       channel.open = true
     }
+    // The fibers waiting on the connection are the channel's first consumers.
+    channel.waiters = tcb.channelWaiters
     this.stats.channelsOpen++
     this.stats.channelsOpened++
     tcb.channel = channel
@@ -358,7 +417,7 @@ export class NetChannels {
   private beforeInput(localAddress: number, localPort: number, remoteAddress: number, remotePort: number): void {
     const channel = this.table.lookup(localAddress >>> 0, localPort, remoteAddress >>> 0, remotePort)
     if (channel === undefined || channel.size === 0) return
-    this.stats.flushedForSlowPath += this.drain(channel)
+    this.stats.flushedForSlowPath += this.drain(channel, "flush")
   }
 
   /** Out of the table; its consumer ends. */
@@ -390,7 +449,7 @@ export class NetChannels {
     // Queued packets are run now, in order, then the channels leave the table.
     this.tcp.timers.batch(() => {
       for (const channel of channels) {
-        this.stats.flushedAtDisable += this.drain(channel)
+        this.stats.flushedAtDisable += this.drain(channel, "disable")
         this.retire(channel)
       }
     })

@@ -6,6 +6,7 @@
  * `InReceives` and `InDelivers` (`/proc/net/snmp`), TCP's `InSegs` and the
  * rest (TCP input is shared). These counters say which path was taken.
  */
+import type { ChannelConsumerKind } from "@netstack/l4"
 import { type SlowPathReason, slowPathReasons } from "./classifier.ts"
 
 /** Counters of a host's net channels. */
@@ -35,10 +36,22 @@ export class NetChannelStats {
   }
   /** Packets dropped because their channel was full (also the drop reason `channel.overflow`). */
   overflowDrops = 0
-  /** Packets TCP input ran for in a channel's consumer fiber. */
+  /** Packets TCP input ran for in a channel's consumer fiber (also `inputsByConsumer.consumer`). */
   consumerInputs = 0
   /** Batches the consumer fibers ran. */
   consumerBatches = 0
+  /**
+   * Queued packets TCP input ran for, by the fiber that ran them: one
+   * waiting on the connection to read, to write or polling it (woken by
+   * the channel, or about to wait), or the channel's consumer fiber.
+   */
+  readonly inputsByConsumer: Record<ChannelConsumerKind, number> = { reader: 0, writer: 0, poller: 0, consumer: 0 }
+  /** End-of-batch wake-ups given to a fiber waiting on the connection (it runs the queue itself: one wake-up, not two). */
+  waiterWakeups = 0
+  /** End-of-batch wake-ups of a channel's consumer fiber (nobody waited on the connection). */
+  consumerWakeups = 0
+  /** Queues a woken waiter could not run (it was interrupted, or resumed inside TCP input): its consumer fiber ran them. */
+  waiterFallbacks = 0
   /** Queued packets run first because the slow path brought a segment of the same flow (a FIN, an RST …). */
   flushedForSlowPath = 0
   /** Queued packets run when channels were turned off. */
@@ -65,6 +78,10 @@ export class NetChannelStats {
       overflowDrops: this.overflowDrops,
       consumerInputs: this.consumerInputs,
       consumerBatches: this.consumerBatches,
+      inputsByConsumer: { ...this.inputsByConsumer },
+      waiterWakeups: this.waiterWakeups,
+      consumerWakeups: this.consumerWakeups,
+      waiterFallbacks: this.waiterFallbacks,
       flushedForSlowPath: this.flushedForSlowPath,
       flushedAtDisable: this.flushedAtDisable,
       channelsOpen: this.channelsOpen,
@@ -81,6 +98,10 @@ export interface NetChannelCounters {
   readonly overflowDrops: number
   readonly consumerInputs: number
   readonly consumerBatches: number
+  readonly inputsByConsumer: Readonly<Record<ChannelConsumerKind, number>>
+  readonly waiterWakeups: number
+  readonly consumerWakeups: number
+  readonly waiterFallbacks: number
   readonly flushedForSlowPath: number
   readonly flushedAtDisable: number
   readonly channelsOpen: number

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { PacketBuffer } from "@netstack/buffers"
-import { ChannelTable, type FlowKey, NetChannel } from "@netstack/channels"
+import { ChannelTable, type FlowKey, NetChannel, type NetChannelOwner } from "@netstack/channels"
 import fc from "fast-check"
 
 const keyOf = (k: FlowKey): string => `${k.localAddress}:${k.localPort}:${k.remoteAddress}:${k.remotePort}`
@@ -49,10 +49,13 @@ describe("ChannelTable", () => {
   })
 })
 
+/** An owner that runs nothing: the channel alone is under test. */
+const idle: NetChannelOwner = { close: () => {}, drain: () => 0, wakeConsumer: () => {} }
+
 describe("NetChannel", () => {
   it("queues first in, first out up to its capacity, counting what it refused", () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.array(fc.boolean(), { maxLength: 80 }), (capacity, pushes) => {
-      const channel = new NetChannel({ localAddress: 1, localPort: 2, remoteAddress: 3, remotePort: 4 }, capacity, () => {})
+      const channel = new NetChannel({ localAddress: 1, localPort: 2, remoteAddress: 3, remotePort: 4 }, capacity, idle)
       const model: Array<PacketBuffer> = []
       let refused = 0
       for (const push of pushes) {

@@ -29,7 +29,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Impairments, MediumCounters } from "@netstack/device"
 import { newReno, type TcpSettings } from "@netstack/l4"
-import { advanceClock, whileClockAdvances } from "@netstack/stack"
+import { advanceClock, type Host, whileClockAdvances } from "@netstack/stack"
 import { Duration, Effect } from "effect"
 import fc from "fast-check"
 import { appendFileSync } from "node:fs"
@@ -255,6 +255,11 @@ const runCase = (c: Case, netChannels: boolean) =>
       stats: { a: { ...pair.a.tcp.stats }, b: { ...pair.b.tcp.stats } },
       channels: {
         fastPath: pair.a.channels.stats.fastPath + pair.b.channels.stats.fastPath,
+        // every packet queued on a channel, run once: by a fiber waiting on its connection, by the consumer fiber,
+        // or flushed (before a slow-path segment of its flow, or when channels were turned off)
+        ran: ranFromChannels(pair.a) + ranFromChannels(pair.b),
+        byReader: pair.a.channels.stats.inputsByConsumer.reader + pair.b.channels.stats.inputsByConsumer.reader,
+        byWriter: pair.a.channels.stats.inputsByConsumer.writer + pair.b.channels.stats.inputsByConsumer.writer,
         left: pair.a.channels.channels().length + pair.b.channels.channels().length,
         open: pair.a.channels.stats.channelsOpen + pair.b.channels.stats.channelsOpen
       },
@@ -270,6 +275,13 @@ const runCase = (c: Case, netChannels: boolean) =>
         : undefined
     }
   })
+
+/** Packets a host's channels ran through TCP input, whoever ran them. */
+const ranFromChannels = (host: Host): number => {
+  const s = host.channels.stats
+  const by = s.inputsByConsumer
+  return by.reader + by.writer + by.poller + by.consumer + s.flushedForSlowPath + s.flushedAtDisable
+}
 
 const describeCase = (c: Case): string =>
   JSON.stringify(c, (_k, v) => (Duration.isDuration(v) ? `${Duration.toMillis(v)}ms` : v))
@@ -325,7 +337,7 @@ describe.each([
   { netChannels: true, path: "net channels on" }
 ])("TCP transfers over impaired wires (property), $path", ({ netChannels }) => {
   it("deliver every byte exactly once and in order, or time out for a reason the wire gave; checksums catch every corruption; nothing is left", async () => {
-    const totals = { runs: 0, completed: 0, failed: 0, clean: 0, corrupted: 0, caught: 0, partitions: 0, zeroWindowProbes: 0, sackRecoveries: 0, renoRecoveries: 0, timeouts: 0, fastPath: 0 }
+    const totals = { runs: 0, completed: 0, failed: 0, clean: 0, corrupted: 0, caught: 0, partitions: 0, zeroWindowProbes: 0, sackRecoveries: 0, renoRecoveries: 0, timeouts: 0, fastPath: 0, byReader: 0, byWriter: 0 }
     await fc.assert(
       fc.asyncProperty(caseArb, async (c) => {
         const label = describeCase(c)
@@ -359,6 +371,9 @@ describe.each([
         totals.renoRecoveries += run.stats.a.TCPRenoRecovery + run.stats.b.TCPRenoRecovery
         totals.timeouts += run.stats.a.TCPTimeouts + run.stats.b.TCPTimeouts
         totals.fastPath += run.channels.fastPath
+        totals.byReader += run.channels.byReader
+        totals.byWriter += run.channels.byWriter
+        expect(run.channels.ran, label).toBe(run.channels.fastPath)
         // every channel closed and left its table once its connection was gone; nothing took the fast path with channels off
         expect(run.channels.left, label).toBe(0)
         expect(run.channels.open, label).toBe(0)

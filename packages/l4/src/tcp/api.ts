@@ -5,9 +5,11 @@
  * latches (the buffers give backpressure: a write waits while the send
  * buffer is full, a read while nothing has arrived); the protocol work runs
  * synchronously, in the caller's fiber for sends and in the softirq for
- * arrivals, as in a kernel.
+ * arrivals, as in a kernel, or, for what a net channel queued, in the
+ * fiber waiting on the connection (`awaitAsChannelConsumer`).
  */
 import { Effect, Latch, type Scope } from "effect"
+import { awaitAsChannelConsumer } from "./channel-waiters.ts"
 import { initialWindow } from "./congestion/congestion-control.ts"
 import { done } from "./lifecycle.ts"
 import type { Listener } from "./listener.ts"
@@ -85,7 +87,8 @@ export class TcpConnection {
         }
         if (from < data.length && tcb.send.free === 0) {
           Latch.closeUnsafe(tcb.writable)
-          yield* Latch.await(tcb.writable)
+          // The ACKs that free space may be queued on the connection's net channel: this writer runs them.
+          yield* awaitAsChannelConsumer(tcb, "writer", tcb.writable, Latch.await(tcb.writable))
         }
       }
     })
@@ -308,7 +311,8 @@ const receiveWith = <A>(tcb: Tcb, take: (receive: ReceiveBuffer) => A): Effect.E
       if (tcb.error !== undefined) return yield* tcb.error
       if (tcb.finReceived || tcb.state === "CLOSED") return undefined
       Latch.closeUnsafe(tcb.readable)
-      yield* Latch.await(tcb.readable)
+      // The data may be queued on the connection's net channel: this reader runs it (OSv's `soreceive`).
+      yield* awaitAsChannelConsumer(tcb, "reader", tcb.readable, Latch.await(tcb.readable))
     }
   })
 

@@ -53,4 +53,9 @@ export interface TcpHost {
   readonly onTimeWait: (tcb: Tcb) => boolean
   /** The connection is CLOSED: take it out of the tables. */
   readonly onClosed: (tcb: Tcb) => void
+  /**
+   * TCP input is running (a segment is being processed, and a fiber resumed
+   * by a latch it opened runs inside it): no net channel may be run now.
+   */
+  readonly inInput: boolean
 }

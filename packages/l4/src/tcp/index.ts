@@ -10,5 +10,13 @@ export { tcpCounters, TcpStats } from "./stats.ts"
 export type { TcpState } from "./tcb.ts"
 export { type ConnectOptions, type ListenOptions, Tcp, type TcpOptions } from "./tcp.ts"
 export { type ConnectionChannel, isReceiving, type Tcb } from "./tcb.ts"
+export {
+  awaitAsChannelConsumer,
+  type ChannelConsumerKind,
+  ChannelWaiter,
+  type ChannelWaiterKind,
+  ChannelWaiters,
+  drainChannel
+} from "./channel-waiters.ts"
 export type { TcpChannelHooks } from "./tcp.ts"
 export { fourTupleHash } from "./lookup.ts"

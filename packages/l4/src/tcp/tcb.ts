@@ -7,6 +7,7 @@
  * timers).
  */
 import { Latch } from "effect"
+import { type ChannelConsumerKind, ChannelWaiters } from "./channel-waiters.ts"
 import type { CongestionController } from "./congestion/congestion-control.ts"
 import type { TcpHost } from "./context.ts"
 import type { Listener } from "./listener.ts"
@@ -49,11 +50,22 @@ export const isReceiving = (state: TcpState): boolean =>
  * A connection's net channel (Van Jacobson / OSv net channels), as the
  * connection sees it: the channel is told once when the connection stops
  * receiving (the peer's FIN: CLOSE-WAIT, CLOSING, TIME-WAIT; or CLOSED by a
- * reset, an abort or a timeout), and the connection forgets it.
+ * reset, an abort or a timeout), and the connection forgets it. Meanwhile
+ * the fibers waiting on the connection run what it queues
+ * (`channel-waiters.ts`).
  */
 export interface ConnectionChannel {
   /** The connection stopped receiving: the channel stops taking packets; what it holds is still processed. */
   readonly leave: () => void
+  /** Packets queued, not yet run through TCP input. */
+  readonly size: number
+  /**
+   * Runs every packet queued now through TCP input in the caller's fiber (a
+   * `kind`), in order; how many. Never inside TCP input (`TcpHost.inInput`).
+   */
+  readonly drain: (kind: ChannelConsumerKind) => number
+  /** Leaves what is queued to the channel's own consumer fiber (it runs once the caller yields). */
+  readonly wakeConsumer: () => void
 }
 
 /** The callbacks a connection's timers run (the timers module supplies them). */
@@ -71,6 +83,8 @@ export class Tcb implements FourTuple {
   private currentState: TcpState = "CLOSED"
   /** Its net channel, while it receives (`isReceiving`) and the host runs net channels. */
   channel: ConnectionChannel | undefined = undefined
+  /** The fibers waiting on it that run its net channel when the channel wakes them (readers, writers, pollers). */
+  readonly channelWaiters = new ChannelWaiters()
   readonly localAddress: number
   readonly localPort: number
   readonly remoteAddress: number

@@ -8,8 +8,10 @@
  * RFC 9293 §3.10.7.1. Segments to broadcast or multicast addresses are
  * dropped (RFC 1122 §4.2.3.10). Two ways in share all of it: `receive`
  * from IPv4 (the slow path) and `receiveSegment` from a net channel's
- * consumer (the fast path); before the slow path runs a segment, what the
- * flow's channel still holds is run first (`TcpChannelHooks`).
+ * consumers (the fast path: a fiber waiting on the connection, or the
+ * channel's consumer fiber; never inside TCP input, `inInput`); before the
+ * slow path runs a segment, what the flow's channel still holds is run
+ * first (`TcpChannelHooks`).
  *
  * ICMP errors about our segments (RFC 1122 §4.2.3.9, RFC 5927): after
  * checking the quoted sequence number lies in SND.UNA..SND.MAX,
@@ -134,6 +136,8 @@ export class Tcp implements TcpHost {
   private readonly drops: DropCounters
   /** The host's net channels, while they run. */
   private channelHooks: TcpChannelHooks | undefined = undefined
+  /** Nesting depth of TCP input (a net channel flushed before a slow-path segment runs inside it). */
+  private inputDepth = 0
 
   private constructor(options: TcpOptions) {
     this.ipv4 = options.ipv4
@@ -180,7 +184,21 @@ export class Tcp implements TcpHost {
     this.channelHooks = hooks
   }
 
+  /** TCP input is running: see `TcpHost.inInput`. */
+  get inInput(): boolean {
+    return this.inputDepth > 0
+  }
+
   private input(packet: PacketBuffer, source: number, destination: number, broadcast: boolean, slowPath: boolean): void {
+    this.inputDepth++
+    try {
+      this.segmentInput(packet, source, destination, broadcast, slowPath)
+    } finally {
+      this.inputDepth--
+    }
+  }
+
+  private segmentInput(packet: PacketBuffer, source: number, destination: number, broadcast: boolean, slowPath: boolean): void {
     // Net channels: segments of this flow still queued on its channel arrived first; TCP takes them first (the
     // ports read raw: a segment too short for them belongs to no flow, and is dropped below).
     const hooks = this.channelHooks

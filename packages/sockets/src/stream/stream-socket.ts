@@ -7,9 +7,13 @@
  *
  * The protocol work is l4's (`TcpConnection`); this layer waits on the
  * connection's latches itself so that a `close` from another fiber wakes a
- * blocked send or receive with EBADF, as closing a descriptor does.
+ * blocked send or receive with EBADF, as closing a descriptor does. Every
+ * wait (send, receive, poll, a lingering close) is a consumer of the
+ * connection's net channel (`awaitAsChannelConsumer`): what the channel
+ * queued is run in the waiting fiber, as OSv's `soreceive`, `sosend` and
+ * `poll` do.
  */
-import type { TcpConnection, TcpInfo, TcpState } from "@netstack/l4"
+import { awaitAsChannelConsumer, drainChannel, type TcpConnection, type TcpInfo, type TcpState } from "@netstack/l4"
 import { Cause, Effect, Latch, Sink, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import { type SocketAddress, socketAddress } from "../address.ts"
@@ -108,7 +112,7 @@ export class StreamSocket implements Pollable {
           self.use.raise()
         } else {
           Latch.closeUnsafe(tcb.writable)
-          yield* awaitLatch(tcb.writable)
+          yield* awaitAsChannelConsumer(tcb, "writer", tcb.writable, awaitLatch(tcb.writable))
         }
       }
     })
@@ -131,7 +135,7 @@ export class StreamSocket implements Pollable {
           return chunk
         }
         Latch.closeUnsafe(tcb.readable)
-        yield* awaitLatch(tcb.readable)
+        yield* awaitAsChannelConsumer(tcb, "reader", tcb.readable, awaitLatch(tcb.readable))
       }
     })
   }
@@ -225,7 +229,8 @@ export class StreamSocket implements Pollable {
     return Effect.gen(function*() {
       while (finPending(tcb.state)) {
         Latch.closeUnsafe(tcb.writable)
-        yield* awaitAny([tcb.writable, tcb.closed])
+        // The ACK of our FIN may be queued on the net channel (FIN-WAIT-1 still receives).
+        yield* awaitAsChannelConsumer(tcb, "writer", tcb.writable, awaitAny([tcb.writable, tcb.closed]))
       }
     })
   }
@@ -281,11 +286,14 @@ export class StreamSocket implements Pollable {
    * send space is at least half the queued bytes (`sk_stream_is_writeable`),
    * or at once after SEND_SHUTDOWN (a send fails without waiting); EPOLLERR
    * with an error; EPOLLHUP when both directions are shut or the connection
-   * is CLOSED; a closed socket reports EPOLLHUP.
+   * is CLOSED; a closed socket reports EPOLLHUP. What the connection's net
+   * channel queued is run first (OSv's `sopoll` flushes the channel), so the
+   * readiness is the one after it (nothing is run when called inside TCP input).
    */
   private mask(): number {
     if (this.isClosed) return HUP
     const tcb = this.connection.tcb
+    drainChannel(tcb, "poller")
     const state = tcb.state
     const gone = state === "CLOSED"
     const receiveShut = tcb.finReceived || this.readShut || gone
@@ -317,7 +325,11 @@ export class StreamSocket implements Pollable {
         latches.push(tcb.writable)
       }
       if (!Latch.isOpen(tcb.closed)) latches.push(tcb.closed) // an error or the end while the other bits are up
-      return Effect.raceFirst(awaitAny(latches), this.use.next)
+      const wait = Effect.raceFirst(awaitAny(latches), this.use.next)
+      // The poller is a consumer of the connection's net channel, woken through its readable or writable latch
+      // (never `closed`: opening that would tell `whenClosed` the connection is gone).
+      const wake = latches[0] === tcb.closed ? undefined : latches[0]
+      return wake === undefined ? wait : awaitAsChannelConsumer(tcb, "poller", wake, wait)
     })
   }
 }
