@@ -188,10 +188,19 @@ describe("netstack demo", () => {
     expect(existsSync(join(cwd, DEFAULT_DEMO_PCAP))).toBe(true)
   }, DEMO_TIMEOUT)
 
+  it("runs the demo when called without a subcommand (the default)", () => {
+    const cwd = mkdtempSync(join(dir, "bare-"))
+    const run = spawnSync(process.execPath, [bin], { encoding: "utf8", timeout: 60_000, cwd })
+    expect(run.status).toBe(0)
+    expect(run.stdout).toContain("== buffers: one UDP datagram")
+    expect(run.stdout).toContain("b read 262144 bytes")
+    expect(existsSync(join(cwd, DEFAULT_DEMO_PCAP))).toBe(true)
+  }, DEMO_TIMEOUT)
+
   it("lists its subcommands in --help, and demo its --pcap flag", () => {
     const run = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8", timeout: 60_000 })
     expect(run.status).toBe(0)
-    expect(run.stdout).toContain("demo")
+    for (const subcommand of ["demo", "decode", "up", "ping", "get", "dump"]) expect(run.stdout).toContain(subcommand)
     const demoHelp = spawnSync(process.execPath, [bin, "demo", "--help"], { encoding: "utf8", timeout: 60_000 })
     expect(demoHelp.stdout).toContain("--pcap")
   }, DEMO_TIMEOUT)

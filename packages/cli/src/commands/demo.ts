@@ -22,6 +22,10 @@ export const demoLines = (options: DemoOptions): Effect.Effect<ReadonlyArray<str
     return [...buffers.lines, ...wireDemo(buffers.frame), ...(yield* driverDemo), ...(yield* networkDemo(options))]
   })
 
+/** Prints every line of the demo: what `netstack demo` and a bare `netstack` run. */
+export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown, FileSystem.FileSystem> =>
+  Effect.flatMap(demoLines(options), (lines) => Effect.forEach(lines, (line) => Console.log(line), { discard: true }))
+
 /** The `demo` subcommand. */
 export const demoCommand = Command.make(
   "demo",
@@ -31,5 +35,5 @@ export const demoCommand = Command.make(
       Flag.withDefault(DEFAULT_DEMO_PCAP)
     )
   },
-  ({ pcap }) => Effect.flatMap(demoLines({ pcap }), (lines) => Effect.forEach(lines, (line) => Console.log(line), { discard: true }))
+  ({ pcap }) => runDemo({ pcap })
 ).pipe(Command.withDescription("Run the in-process demo network (no privileges needed)"))
