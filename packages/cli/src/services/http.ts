@@ -36,17 +36,17 @@ export const patternStream = (total: number): Stream.Stream<Uint8Array> => {
 const hello = (host: string) => `<!doctype html>
 <title>netstack</title>
 <h1>Hello from netstack</h1>
-<p>This page came over ${host}: a user-space TCP/IP stack in TypeScript on Effect.</p>
+<p>This page came from host ${host} over netstack, a user-space TCP/IP stack in TypeScript on Effect.</p>
 <p><a href="/bytes/1048576">/bytes/1048576</a> answers 1 MiB of a deterministic pattern (byte i = i mod 251).</p>
 `
 
 /** The app: `GET /` and `GET /bytes/N`; anything else 404, other methods 405. */
-export const httpApp = (description = "netstack") =>
+export const httpApp = (hostName = "netstack") =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest
     const path = request.url.split("?")[0] ?? "/"
     if (request.method !== "GET" && request.method !== "HEAD") return HttpServerResponse.text("method not allowed\n", { status: 405 })
-    if (path === "/") return HttpServerResponse.html(hello(description))
+    if (path === "/") return HttpServerResponse.html(hello(hostName))
     const bytes = /^\/bytes\/(\d{1,10})$/.exec(path)
     if (bytes !== null) {
       const n = Number(bytes[1])

@@ -47,7 +47,7 @@ export const startService = (host: Host, spec: ServiceSpec, stats: ServiceStats)
   Effect.gen(function*() {
     if (spec.kind === "http") {
       const server = yield* NetstackHttpServer.make({ port: spec.port })
-      yield* server.serve(httpApp(`netstack ${host.name}`))
+      yield* server.serve(httpApp(host.name))
       return
     }
     const socketServer = yield* EffectSocketServer.make({ port: spec.port })
