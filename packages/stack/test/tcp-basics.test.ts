@@ -45,6 +45,38 @@ describe("TCP basics", () => {
       console.log(JSON.stringify(a.tcp.stats), result.success.info)
     }))
 
+  it.effect("data flows on, in order, after more than 2^31 bytes of sequence space (comparisons with ISS wrap)", () =>
+    Effect.gen(function*() {
+      const { a, b } = yield* pair()
+      // As if each side had already sent 2 GiB + 64 KiB: SND.UNA is more than 2^31 ahead of ISS, where "SND.UNA > ISS"
+      // reads false again (RFC 9293 §3.4). Only the SYN's acknowledgment may tell where the data starts.
+      const pastHalfTheSpace = (sndUna: number): number => (sndUna - 2 ** 31 - 65536) >>> 0
+      const server = yield* b.listen(80)
+      const serverSide = yield* Effect.forkChild(Effect.gen(function*() {
+        const conn = yield* server.accept
+        conn.tcb.iss = pastHalfTheSpace(conn.tcb.sndUna)
+        const request = yield* conn.readAll()
+        yield* conn.write(request.map((x) => x ^ 0xff))
+        yield* conn.close()
+        return { length: request.length, unacknowledged: conn.tcb.send.length }
+      }))
+      const result = yield* whileClockAdvances(Effect.scoped(Effect.gen(function*() {
+        const conn = yield* a.connect("10.0.0.2", 80)
+        conn.tcb.iss = pastHalfTheSpace(conn.tcb.sndUna)
+        const data = pattern(300_000)
+        yield* conn.write(data)
+        yield* conn.shutdown()
+        const reply = yield* conn.readAll()
+        return { sent: data, reply, unacknowledged: conn.tcb.send.length }
+      })), 20_000)
+      expect(result._tag).toBe("Success")
+      if (result._tag !== "Success") return
+      expect(result.success.reply).toEqual(result.success.sent.map((x) => x ^ 0xff))
+      expect(result.success.unacknowledged).toBe(0) // acknowledged data left the send buffer
+      const served = yield* Fiber.join(serverSide)
+      expect(served.length).toBe(300_000)
+    }))
+
   it.effect("a closed port answers RST: connection refused", () =>
     Effect.gen(function*() {
       const { a } = yield* pair()

@@ -8,7 +8,7 @@
  * arrivals, as in a kernel, or, for what a net channel queued, in the
  * fiber waiting on the connection (`awaitAsChannelConsumer`).
  */
-import { Effect, Latch, type Scope } from "effect"
+import { Effect, Latch, Scope } from "effect"
 import { awaitAsChannelConsumer } from "./channel-waiters.ts"
 import { initialWindow } from "./congestion/congestion-control.ts"
 import { done } from "./lifecycle.ts"
@@ -179,7 +179,7 @@ export class TcpConnection {
   setKeepalive(on: boolean): void {
     const tcb = this.tcb
     tcb.keepalive = on
-    if (!on) return tcb.keepaliveTimer.stop()
+    if (!on) return tcb.stopKeepalive()
     if (tcb.state === "ESTABLISHED" || tcb.state === "CLOSE-WAIT") tcb.keepaliveTimer.arm(tcb.host.settings.keepaliveTime)
   }
 
@@ -203,7 +203,7 @@ export class TcpConnection {
     const tcb = this.tcb
     const capacity = Math.max(1, Math.floor(bytes))
     tcb.receive.capacity = capacity
-    tcb.reassembly.capacityBytes = capacity
+    if (tcb.outOfOrder !== undefined) tcb.outOfOrder.capacityBytes = capacity
     windowUpdate(tcb)
   }
 
@@ -370,6 +370,11 @@ export class TcpListener {
 /**
  * OPEN, active (RFC 9293 §3.10.1): connects to `address:port` and waits for
  * the handshake; the connection is closed (gracefully) with the scope.
+ *
+ * `Effect.acquireRelease` would do, but its finalizer keeps the whole
+ * acquiring effect and five closure scopes alive for as long as the
+ * connection is open (about 900 bytes a connection); the finalizer added
+ * here holds the connection alone.
  */
 export const connect = (
   tcp: Tcp,
@@ -377,20 +382,34 @@ export const connect = (
   port: number,
   options: ConnectOptions = {}
 ): Effect.Effect<TcpConnection, TcpError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.gen(function*() {
-      const tcb = tcp.connect(address, port, options)
-      if (tcb instanceof TcpError) return yield* tcb
-      yield* Effect.onInterrupt(Latch.await(tcb.opened), () => Effect.sync(() => abortConnection(tcb)))
-      if (tcb.error !== undefined) return yield* tcb.error
-      if (tcb.state === "CLOSED") return yield* new TcpError({ reason: "connection-aborted", detail: tcb.toString() })
-      return new TcpConnection(tcb)
-    }),
-    (connection) => connection.close(),
-    // The handshake may take minutes (SYN retransmissions): waiting for it can be interrupted, which
-    // abandons the attempt (the `onInterrupt` above).
-    { interruptible: true }
+  // The handshake may take minutes (SYN retransmissions): waiting for it can be interrupted, which
+  // abandons the attempt (`openActive`); adding the finalizer cannot be.
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Effect.scope, (scope) =>
+      Effect.tap(restore(openActive(tcp, address, port, options)), (connection) =>
+        Scope.addFinalizerExit(scope, closeOnExit(connection))))
   )
+
+/** Starts an active open and waits for its handshake. */
+const openActive = (tcp: Tcp, address: number, port: number, options: ConnectOptions): Effect.Effect<TcpConnection, TcpError> =>
+  Effect.suspend(() => {
+    const tcb = tcp.connect(address, port, options)
+    if (tcb instanceof TcpError) return Effect.fail(tcb)
+    return Effect.flatMap(
+      Effect.onInterrupt(Latch.await(tcb.opened), () => Effect.sync(() => abortConnection(tcb))),
+      () => handshakeOutcome(tcb)
+    )
+  })
+
+/** The connection once the handshake is over: open, or the error that ended it. */
+const handshakeOutcome = (tcb: Tcb): Effect.Effect<TcpConnection, TcpError> => {
+  if (tcb.error !== undefined) return Effect.fail(tcb.error)
+  if (tcb.state === "CLOSED") return Effect.fail(new TcpError({ reason: "connection-aborted", detail: tcb.toString() }))
+  return Effect.succeed(new TcpConnection(tcb))
+}
+
+/** A scope finalizer that closes `connection` (its only capture). */
+const closeOnExit = (connection: TcpConnection) => (): Effect.Effect<void> => connection.close()
 
 /** OPEN, passive (RFC 9293 §3.10.1): listens on `port`; stops listening with the scope. */
 export const listen = (

@@ -115,6 +115,7 @@ const synSent = (tcb: Tcb, seg: Segment, packet: PacketBuffer): void => {
   acceptSynOptions(tcb, seg, tcb.host.ipv4.pathMtuTo(tcb.remoteAddress))
   if (hasAck) {
     tcb.sndUna = seg.ack
+    tcb.synAcked = true
     tcb.retransmitTimer.stop()
     tcb.rtt.acknowledged()
     // Karn's rule: the handshake is timed only when the SYN went once.
@@ -346,7 +347,8 @@ const acceptData = (tcb: Tcb, seg: Segment, packet: PacketBuffer): boolean => {
   const old = seqDiff(tcb.rcvNxt, seq)
   if (old > 0) {
     if (old >= length) {
-      tcb.reassembly.duplicate(seq, seqAdd(seq, length))
+      // Reported only where SACK was agreed (`segmentOptions`): elsewhere the queue is not made for it.
+      if (tcb.sack) tcb.reassembly.duplicate(seq, seqAdd(seq, length))
       return true // a duplicate: ACK at once (with a D-SACK), RFC 2883 §4
     }
     seq = tcb.rcvNxt
@@ -363,15 +365,17 @@ const acceptData = (tcb: Tcb, seg: Segment, packet: PacketBuffer): boolean => {
     else if (result === "pruned") stats.TCPOFODrop++
     return true
   }
-  const gapWasOpen = !tcb.reassembly.isEmpty
+  const outOfOrder = tcb.outOfOrder
+  const gapWasOpen = outOfOrder !== undefined && !outOfOrder.isEmpty
   tcb.receive.appendPacket(packet, offset, length)
   tcb.rcvNxt = seqAdd(tcb.rcvNxt, length)
   tcb.unackedBytes += length
   if (gapWasOpen) {
-    tcb.rcvNxt = tcb.reassembly.drain(tcb.rcvNxt, (bytes) => {
+    tcb.rcvNxt = outOfOrder.drain(tcb.rcvNxt, (bytes) => {
       tcb.receive.appendBytes(bytes)
       tcb.unackedBytes += bytes.length
     })
+    tcb.releaseReassembly()
   }
   Latch.openUnsafe(tcb.readable)
   return gapWasOpen

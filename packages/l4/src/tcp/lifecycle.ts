@@ -34,9 +34,7 @@ export const enterTimeWait = (tcb: Tcb): void => {
   // Linux `inet_twsk_hashdance`; with the TIME-WAIT table full the connection closes at once (TCPTimeWaitOverflow).
   if (!tcb.host.onTimeWait(tcb)) return done(tcb)
   tcb.host.stats.TW++
-  tcb.retransmitTimer.stop()
-  tcb.keepaliveTimer.stop()
-  tcb.delayedAckTimer.stop()
+  tcb.stopTransmitTimers()
   tcb.timeWaitTimer.arm(tcb.host.settings.timeWait)
   // The application's part is over: a close waiting for the FIN exchange returns now.
   Latch.openUnsafe(tcb.closed)
@@ -57,12 +55,9 @@ export const done = (tcb: Tcb, error?: TcpError): void => {
     tcb.error ??= error
   }
   tcb.state = "CLOSED"
-  tcb.retransmitTimer.dispose()
-  tcb.delayedAckTimer.dispose()
-  tcb.keepaliveTimer.dispose()
-  tcb.timeWaitTimer.dispose()
+  tcb.disposeTimers()
   tcb.send.clear()
-  tcb.reassembly.clear()
+  tcb.outOfOrder = undefined
   tcb.scoreboard?.clear()
   if (tcb.error !== undefined) tcb.receive.clear() // an error ends reading too; a clean close leaves data to read
   for (const latch of [tcb.readable, tcb.writable, tcb.opened, tcb.closed]) Latch.openUnsafe(latch)

@@ -464,12 +464,56 @@ class Group {
   blocking = 0
 }
 
-/** Owners of one port (Linux `inet_bind_bucket`). */
+/**
+ * Owners of one port (Linux `inet_bind_bucket`), grouped by address. Most
+ * ports are held on one address (an ephemeral port by connect()), so the
+ * first group is a field and a `Map` is made only for a second address.
+ */
 class Bucket {
-  readonly groups = new Map<number, Group>()
+  /** The address of `first`, while it is the only group. */
+  private firstAddress = 0
+  private first: Group | undefined = undefined
+  /** Every group, once there are two addresses (and from then on). */
+  private groups: Map<number, Group> | undefined = undefined
   /** Owners made by bind() or inherited from a listener (Linux `fastreuse >= 0`): connect() does not pick this port. */
   byBind = 0
   owners = 0
+
+  /** The owners on `address`, if any. */
+  group(address: number): Group | undefined {
+    if (this.groups !== undefined) return this.groups.get(address)
+    return this.first !== undefined && this.firstAddress === address ? this.first : undefined
+  }
+
+  /** The owners on `address`, made if there are none. */
+  groupFor(address: number): Group {
+    const found = this.group(address)
+    if (found !== undefined) return found
+    const group = new Group()
+    if (this.groups !== undefined) {
+      this.groups.set(address, group)
+    } else if (this.first === undefined) {
+      this.firstAddress = address
+      this.first = group
+    } else {
+      this.groups = new Map([[this.firstAddress, this.first], [address, group]])
+      this.first = undefined
+    }
+    return group
+  }
+
+  /** Forgets the (empty) group on `address`. */
+  remove(address: number): void {
+    if (this.groups !== undefined) this.groups.delete(address)
+    else if (this.firstAddress === address) this.first = undefined
+  }
+
+  /** Whether any group satisfies `test`. */
+  some(test: (group: Group) => boolean): boolean {
+    if (this.groups === undefined) return this.first !== undefined && test(this.first)
+    for (const group of this.groups.values()) if (test(group)) return true
+    return false
+  }
 }
 
 /**
@@ -523,9 +567,8 @@ export class BindTable {
     if (bucket === undefined) return false
     address >>>= 0
     const blocks = (g: Group | undefined): boolean => g !== undefined && (reuseAddress ? g.blocking > 0 : g.owners > 0)
-    if (address !== ANY_ADDRESS) return blocks(bucket.groups.get(address)) || blocks(bucket.groups.get(ANY_ADDRESS))
-    for (const g of bucket.groups.values()) if (blocks(g)) return true
-    return false
+    if (address !== ANY_ADDRESS) return blocks(bucket.group(address)) || blocks(bucket.group(ANY_ADDRESS))
+    return bucket.some(blocks)
   }
 
   /** Whether connect() may take `port` for a new 4-tuple: nothing bound by bind() holds it (Linux `__inet_hash_connect`). */
@@ -615,16 +658,12 @@ export class BindTable {
       bucket = new Bucket()
       this.buckets.set(owner.port, bucket)
     }
-    let group = bucket.groups.get(owner.address)
-    if (group === undefined) {
-      group = new Group()
-      bucket.groups.set(owner.address, group)
-    }
+    const group = bucket.groupFor(owner.address)
     group.owners += delta
     if (owner.blocking) group.blocking += delta
     bucket.owners += delta
     if (!owner.byConnect) bucket.byBind += delta
-    if (group.owners === 0) bucket.groups.delete(owner.address)
+    if (group.owners === 0) bucket.remove(owner.address)
     if (bucket.owners === 0) this.buckets.delete(owner.port)
   }
 }

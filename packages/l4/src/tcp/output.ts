@@ -44,7 +44,12 @@ export const headerBuffer = (host: TcpHost): PacketBuffer => {
 
 /** The options of a non-SYN segment: timestamps if agreed, SACK blocks if any (RFC 2018 §4: at most 3 with timestamps). */
 const segmentOptions = (tcb: Tcb, withSack: boolean): SegmentOptions | undefined => {
-  const sack = withSack && tcb.sack ? tcb.reassembly.sackBlocks(tcb.timestamps ? 3 : 4) : NO_SACK
+  const outOfOrder = tcb.outOfOrder
+  let sack = NO_SACK
+  if (withSack && tcb.sack && outOfOrder !== undefined) {
+    sack = outOfOrder.sackBlocks(tcb.timestamps ? 3 : 4)
+    tcb.releaseReassembly() // the gap filled and the D-SACK reported: nothing more to say
+  }
   if (!tcb.timestamps && sack.length === 0) return undefined
   return { tsVal: tcb.timestamps ? tsNow(tcb) : undefined, tsEcr: tcb.tsRecent, sack }
 }

@@ -12,8 +12,14 @@
  * views); `readInto` copies into the application's own array, and a page
  * read that way goes back to the host's recycler, so a reader that brings
  * its buffer costs no allocation at all.
+ *
+ * Once the application has read everything, the buffer lets its last page
+ * go, so an idle connection holds none: back to the recycler if no view of
+ * it was handed out; otherwise the page belongs to the views, and the
+ * buffer keeps only a weak reference, to go on appending to the page's
+ * free tail if it is still alive when more data comes.
  */
-import type { PacketBuffer, SharedBytes } from "@netstack/buffers"
+import { type PacketBuffer, SharedBytes } from "@netstack/buffers"
 import type { PageRecycler } from "./page-recycler.ts"
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from "./seq.ts"
 
@@ -24,6 +30,13 @@ const PAGE_BYTES = 64 * 1024
 interface Page {
   readonly storage: SharedBytes
   exposed: boolean
+}
+
+/** A drained page that views of it may keep alive: its memory, weakly, and where its free tail starts. */
+interface SparePage {
+  readonly buffer: WeakRef<ArrayBufferLike>
+  readonly byteOffset: number
+  readonly freeAt: number
 }
 
 /** In-order bytes not yet read by the application. */
@@ -37,6 +50,8 @@ export class ReceiveBuffer {
   private writeAt = PAGE_BYTES
   private held = 0
   private readonly recycler: PageRecycler
+  /** The last page, drained after views of it were handed out (see the module's doc). */
+  private spare: SparePage | undefined = undefined
 
   constructor(capacity: number, recycler: PageRecycler) {
     this.capacity = capacity
@@ -113,6 +128,7 @@ export class ReceiveBuffer {
     this.readAt = 0
     this.writeAt = PAGE_BYTES
     this.held = 0
+    this.spare = undefined
   }
 
   /** Moves the read position on by `n` within the first page (whose data ends at `end`), retiring it when read. */
@@ -123,18 +139,52 @@ export class ReceiveBuffer {
       const page = this.pages.shift()
       if (page !== undefined && !page.exposed) page.storage.release()
       this.readAt = 0
+    } else if (this.held === 0) {
+      this.letGo()
     }
   }
 
-  /** The last page with room, a new one if it is full. */
+  /** Everything was read: the last page goes (to the recycler, or to its views with a weak reference kept). */
+  private letGo(): void {
+    const page = this.pages.pop()
+    if (page === undefined) return
+    if (page.exposed) {
+      const bytes = page.storage.bytes
+      this.spare = { buffer: new WeakRef(bytes.buffer), byteOffset: bytes.byteOffset, freeAt: this.writeAt }
+    } else {
+      page.storage.release()
+    }
+    this.pages.length = 0
+    this.readAt = 0
+    this.writeAt = PAGE_BYTES
+  }
+
+  /** The last page with room, a new one if it is full (the spare page's tail if it is still alive). */
   private room(): Uint8Array {
     const last = this.pages[this.pages.length - 1]
     if (last !== undefined && this.writeAt < PAGE_BYTES) return last.storage.bytes
+    const spare = this.pages.length === 0 ? this.takeSpare() : undefined
+    if (spare !== undefined) {
+      this.pages.push(spare.page)
+      this.readAt = spare.freeAt
+      this.writeAt = spare.freeAt
+      return spare.page.storage.bytes
+    }
     const page: Page = { storage: this.recycler.take(), exposed: false }
     this.pages.push(page)
     this.writeAt = 0
     if (this.pages.length === 1) this.readAt = 0
     return page.storage.bytes
+  }
+
+  /** The spare page, if its memory is still alive (its views are the application's: it is never recycled). */
+  private takeSpare(): { readonly page: Page; readonly freeAt: number } | undefined {
+    const spare = this.spare
+    this.spare = undefined
+    const buffer = spare?.buffer.deref()
+    if (spare === undefined || buffer === undefined) return undefined
+    const storage = new SharedBytes(new Uint8Array(buffer, spare.byteOffset, PAGE_BYTES))
+    return { page: { storage, exposed: true }, freeAt: spare.freeAt }
   }
 }
 
@@ -184,6 +234,11 @@ export class ReassemblyQueue {
   /** True when nothing is queued. */
   get isEmpty(): boolean {
     return this.runs.length === 0
+  }
+
+  /** True when nothing is queued and no D-SACK waits to be reported: the queue may be let go. */
+  get isIdle(): boolean {
+    return this.runs.length === 0 && this.dsack === undefined
   }
 
   /** The lowest queued sequence number. */

@@ -17,7 +17,7 @@
 import { TcpFlags } from "@netstack/wire"
 import { flightSize, pushData, transmit } from "./output.ts"
 import type { Segment } from "./segment.ts"
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from "./seq.ts"
+import { seqAdd, seqDiff, seqGe, seqGt, seqLt, seqMax, seqMin } from "./seq.ts"
 import type { Tcb } from "./tcb.ts"
 import { sendWindowRoom } from "./window.ts"
 
@@ -72,8 +72,11 @@ const isDuplicateAck = (tcb: Tcb, seg: Segment, windowChanged: boolean, newlySac
 /** Cumulative acknowledgment of `acked` bytes of sequence space up to `ack`. */
 const newData = (tcb: Tcb, ack: number, acked: number, now: number, priorFlight: number): void => {
   // The send buffer holds data only, [ISS + 1, sendEnd): the SYN and the FIN take sequence numbers, not bytes.
-  const synAcked = seqLe(tcb.sndUna, tcb.iss)
-  const from = seqMax(tcb.sndUna, seqAdd(tcb.iss, 1))
+  // The first cumulative ACK acknowledges our SYN (RFC 9293 §3.10.7.4); a flag, since SND.UNA compared with ISS
+  // wraps after 2^31 bytes.
+  const acksSyn = !tcb.synAcked
+  tcb.synAcked = true
+  const from = acksSyn ? seqAdd(tcb.iss, 1) : tcb.sndUna
   const to = seqMin(ack, tcb.sendEnd)
   tcb.send.acknowledge(Math.max(0, seqDiff(to, from)))
   tcb.sndUna = ack
@@ -110,7 +113,7 @@ const newData = (tcb: Tcb, ack: number, acked: number, now: number, priorFlight:
     }
     return
   }
-  if (synAcked) return
+  if (acksSyn) return
   cc.onAck({
     now,
     ackedBytes: acked,

@@ -5,7 +5,10 @@
  * `copy_from_user` does, so the application may reuse its array at once;
  * segments then share the pages as fragments (no second copy before the
  * NIC), which is safe because a page is only ever appended to. Acknowledged
- * bytes are dropped from the front. Positions are offsets from SND.UNA.
+ * bytes are dropped from the front, and once everything is acknowledged the
+ * last page goes too (back to the host's recycler when the segments that
+ * carried it are gone): an idle connection holds no page. Positions are
+ * offsets from SND.UNA.
  */
 import type { SharedBytes } from "@netstack/buffers"
 import type { PageRecycler } from "./page-recycler.ts"
@@ -74,6 +77,8 @@ export class SendBuffer {
     const drop = Math.min(Math.max(0, n), this.held)
     this.held -= drop
     this.front += drop
+    // Everything acknowledged: the buffer lets its pages go (the next write takes a recycled one).
+    if (this.held === 0) return this.clear()
     // A page goes once the front has passed it (pages past the front's page hold the rest of the data).
     while (this.front >= SEND_PAGE_BYTES && this.pages.length > 0) {
       this.pages.shift()?.release()

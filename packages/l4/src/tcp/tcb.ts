@@ -6,7 +6,7 @@
  * behaviour lives in the modules that act on it (input, output, recovery,
  * timers).
  */
-import { Latch } from "effect"
+import type { Latch } from "effect"
 import { type ChannelConsumerKind, ChannelWaiters } from "./channel-waiters.ts"
 import type { CongestionController } from "./congestion/congestion-control.ts"
 import type { TcpHost } from "./context.ts"
@@ -17,6 +17,7 @@ import type { Scoreboard } from "./sack/index.ts"
 import { RttEstimator } from "./rtt.ts"
 import { SendBuffer } from "./send-buffer.ts"
 import type { TcpError } from "./settings.ts"
+import { LightLatch } from "./light-latch.ts"
 import { ConnectionTimer } from "./timer.ts"
 
 /** Connection states (RFC 9293 §3.3.2), with RFC 9293's names. */
@@ -83,8 +84,8 @@ export class Tcb implements FourTuple {
   private currentState: TcpState = "CLOSED"
   /** Its net channel, while it receives (`isReceiving`) and the host runs net channels. */
   channel: ConnectionChannel | undefined = undefined
-  /** The fibers waiting on it that run its net channel when the channel wakes them (readers, writers, pollers). */
-  readonly channelWaiters = new ChannelWaiters()
+  /** Its net-channel waiters, once a fiber waited (see `channelWaiters`). */
+  private waiters: ChannelWaiters | undefined = undefined
   readonly localAddress: number
   readonly localPort: number
   readonly remoteAddress: number
@@ -147,9 +148,20 @@ export class Tcb implements FourTuple {
   // ---- data
   /** The sequence number after the last byte the application wrote (where a FIN goes). */
   sendEnd = 0
+  /**
+   * Our SYN has been acknowledged. A flag, not `SND.UNA > ISS`: that
+   * comparison turns false again once 2^31 bytes have been sent, because
+   * sequence numbers compare modulo 2^32 (RFC 9293 §3.4).
+   */
+  synAcked = false
   readonly send: SendBuffer
   readonly receive: ReceiveBuffer
-  readonly reassembly: ReassemblyQueue
+  /**
+   * The out-of-order queue, while it holds data or a D-SACK to report: made
+   * by the first segment that arrives out of order (or twice), let go once
+   * the gap is filled (see `reassembly`).
+   */
+  outOfOrder: ReassemblyQueue | undefined = undefined
   /** The application closed its sending side: a FIN follows the data (RFC 9293 §3.10.4). */
   finQueued = false
   /** The FIN was received and taken in order (end of the peer's data). */
@@ -206,20 +218,21 @@ export class Tcb implements FourTuple {
   quickAcks = 16
 
   // ---- timers
-  readonly retransmitTimer: ConnectionTimer
-  readonly delayedAckTimer: ConnectionTimer
-  readonly keepaliveTimer: ConnectionTimer
-  readonly timeWaitTimer: ConnectionTimer
+  readonly retransmitTimer: ConnectionTimer<Tcb>
+  readonly delayedAckTimer: ConnectionTimer<Tcb>
+  /** The keepalive and TIME-WAIT timers, once used (see `keepaliveTimer`, `timeWaitTimer`). */
+  private keepaliveTimerMade: ConnectionTimer<Tcb> | undefined = undefined
+  private timeWaitTimerMade: ConnectionTimer<Tcb> | undefined = undefined
 
   // ---- what the application waits on
   /** Open when there is data to read, EOF or an error. */
-  readonly readable = Latch.makeUnsafe(false)
+  readonly readable: Latch.Latch = new LightLatch(false)
   /** Open when the send buffer has room or there is an error. */
-  readonly writable = Latch.makeUnsafe(true)
+  readonly writable: Latch.Latch = new LightLatch(true)
   /** Open once the connection is established or has failed (connect waits on it). */
-  readonly opened = Latch.makeUnsafe(false)
+  readonly opened: Latch.Latch = new LightLatch(false)
   /** Open once the connection is CLOSED (or TIME-WAIT). */
-  readonly closed = Latch.makeUnsafe(false)
+  readonly closed: Latch.Latch = new LightLatch(false)
   /** The error that ended the connection (ECONNRESET, ETIMEDOUT…), reported to every waiter. */
   error: TcpError | undefined = undefined
   /** The last ICMP error (RFC 1122 §4.2.3.9 soft error), reported if the connection times out. */
@@ -236,12 +249,54 @@ export class Tcb implements FourTuple {
     this.remotePort = tuple.remotePort
     this.send = new SendBuffer(settings.sendBuffer, host.pages)
     this.receive = new ReceiveBuffer(settings.receiveBuffer, host.pages)
-    this.reassembly = new ReassemblyQueue(settings.receiveBuffer)
-    this.rtt = new RttEstimator({ minRto: settings.minRto, maxRto: settings.maxRto })
-    this.retransmitTimer = new ConnectionTimer(timers, () => actions.retransmit(this))
-    this.delayedAckTimer = new ConnectionTimer(timers, () => actions.delayedAck(this))
-    this.keepaliveTimer = new ConnectionTimer(timers, () => actions.keepalive(this))
-    this.timeWaitTimer = new ConnectionTimer(timers, () => actions.timeWait(this))
+    this.rtt = new RttEstimator(settings) // the settings carry the RTO bounds: shared, not copied per connection
+    this.retransmitTimer = new ConnectionTimer<Tcb>(timers, this, actions.retransmit)
+    this.delayedAckTimer = new ConnectionTimer<Tcb>(timers, this, actions.delayedAck)
+  }
+
+  /** The fibers waiting on it that run its net channel when the channel wakes them (readers, writers, pollers). */
+  get channelWaiters(): ChannelWaiters {
+    return this.waiters ??= new ChannelWaiters()
+  }
+
+  /** The keepalive timer (RFC 1122 §4.2.3.6), made when first used: most connections never have keepalives. */
+  get keepaliveTimer(): ConnectionTimer<Tcb> {
+    return this.keepaliveTimerMade ??= new ConnectionTimer<Tcb>(this.host.timers, this, this.host.timerActions.keepalive)
+  }
+
+  /** The TIME-WAIT (and orphaned FIN-WAIT-2) timer, made when first used: at the end of the connection. */
+  get timeWaitTimer(): ConnectionTimer<Tcb> {
+    return this.timeWaitTimerMade ??= new ConnectionTimer<Tcb>(this.host.timers, this, this.host.timerActions.timeWait)
+  }
+
+  /** Stops the keepalive timer, if it was ever made. */
+  stopKeepalive(): void {
+    this.keepaliveTimerMade?.stop()
+  }
+
+  /** Stops the retransmission, delayed-ACK and keepalive timers (entering TIME-WAIT), making none. */
+  stopTransmitTimers(): void {
+    this.retransmitTimer.stop()
+    this.keepaliveTimerMade?.stop()
+    this.delayedAckTimer.stop()
+  }
+
+  /** Stops every timer and drops their queue entries (the connection is CLOSED), making none. */
+  disposeTimers(): void {
+    this.retransmitTimer.dispose()
+    this.delayedAckTimer.dispose()
+    this.keepaliveTimerMade?.dispose()
+    this.timeWaitTimerMade?.dispose()
+  }
+
+  /** The out-of-order queue, made if there is none (it takes as much as the receive buffer). */
+  get reassembly(): ReassemblyQueue {
+    return this.outOfOrder ??= new ReassemblyQueue(this.receive.capacity)
+  }
+
+  /** Lets the out-of-order queue go if it holds nothing (no data, no D-SACK to report). */
+  releaseReassembly(): void {
+    if (this.outOfOrder?.isIdle === true) this.outOfOrder = undefined
   }
 
   /** The connection's state (RFC 9293 §3.3.2). */
@@ -289,8 +344,7 @@ export class Tcb implements FourTuple {
    * starts at SND.UNA, or at ISS + 1 while the SYN is unacknowledged.
    */
   bufferOffset(seq: number): number {
-    const dataStart = (this.iss + 1) >>> 0
-    const front = ((this.sndUna - dataStart) | 0) > 0 ? this.sndUna : dataStart
+    const front = this.synAcked ? this.sndUna : (this.iss + 1) >>> 0
     return (seq - front) | 0
   }
 

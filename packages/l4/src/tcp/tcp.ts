@@ -390,6 +390,7 @@ export class Tcp implements TcpHost {
     // The SYN-ACK went out and is acknowledged: SND.UNA = SND.NXT = ISS + 1 (left at ISS, the ACK itself would be
     // "above SND.NXT" and challenged, RFC 5961 §5.2, and the first data would go out at the SYN's number).
     tcb.sndUna = seg.ack
+    tcb.synAcked = true
     tcb.sndNxt = seg.ack
     tcb.sndMax = seg.ack
     tcb.rcvAdv = seqAdd(tcb.rcvNxt, Math.min(0xffff, this.settings.receiveBuffer)) // what the SYN-ACK offered

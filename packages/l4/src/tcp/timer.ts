@@ -3,19 +3,29 @@
  * far more often than it fires (every ACK moves the retransmission timer),
  * so it keeps at most one entry in the host's `TimerQueue` and moves only a
  * deadline. An entry that comes due before the deadline arms the next one;
- * re-arming later costs nothing, re-arming earlier adds an entry.
+ * re-arming later costs nothing, re-arming earlier adds an entry. It
+ * holds its owner and a shared action rather than a closure of its own, so
+ * an idle connection's timers are four small objects.
  */
 import type { TimerHandle, TimerQueue } from "@netstack/l2"
 
-/** One re-armable timer of a connection. */
-export class ConnectionTimer {
+/** One re-armable timer of a connection: runs `action(owner)` when it fires. */
+export class ConnectionTimer<T> {
   /** When it fires (µs), or undefined when stopped. */
   private deadline: number | undefined = undefined
   /** The queue entry that will look at the deadline, and when it is due. */
   private entry: TimerHandle | undefined = undefined
   private readonly timers: TimerQueue
-  private readonly fire: () => void
-  private readonly onEntry = (): void => {
+  private readonly owner: T
+  private readonly action: (owner: T) => void
+
+  constructor(timers: TimerQueue, owner: T, action: (owner: T) => void) {
+    this.timers = timers
+    this.owner = owner
+    this.action = action
+  }
+
+  private onEntry(): void {
     // The entry is due at its own time (the queue may run it when the float clock is a hair short of it):
     // judge the deadline against that, not against the clock, or a deadline equal to it would re-arm forever.
     const dueAt = this.entry?.at ?? this.timers.now()
@@ -23,16 +33,16 @@ export class ConnectionTimer {
     const deadline = this.deadline
     if (deadline === undefined) return
     if (deadline > dueAt) {
-      this.entry = this.timers.schedule(deadline, this.onEntry)
+      this.schedule(deadline)
       return
     }
     this.deadline = undefined
-    this.fire()
+    this.action(this.owner)
   }
 
-  constructor(timers: TimerQueue, fire: () => void) {
-    this.timers = timers
-    this.fire = fire
+  /** A queue entry at `deadline` (the one closure a timer makes, only while an entry is pending). */
+  private schedule(deadline: number): void {
+    this.entry = this.timers.schedule(deadline, () => this.onEntry())
   }
 
   /** Whether the timer is armed. */
@@ -55,7 +65,7 @@ export class ConnectionTimer {
     this.deadline = deadline
     if (this.entry === undefined || this.entry.at > deadline) {
       this.timers.cancel(this.entry)
-      this.entry = this.timers.schedule(deadline, this.onEntry)
+      this.schedule(deadline)
     }
   }
 

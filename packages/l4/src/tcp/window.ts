@@ -18,7 +18,7 @@ import type { Tcb } from "./tcb.ts"
 export const MAX_WINDOW_FIELD = 0xffff
 
 /** Bytes the connection can still take in: buffer room not used by queued out-of-order data. */
-export const receiveSpace = (tcb: Tcb): number => Math.max(0, tcb.receive.free - tcb.reassembly.length)
+export const receiveSpace = (tcb: Tcb): number => Math.max(0, tcb.receive.free - (tcb.outOfOrder?.length ?? 0))
 
 /**
  * The window field for a segment sent now (a SYN's is never scaled,

@@ -134,6 +134,20 @@ const windowOf = (una: number, highData: number): number => Math.max(0, seqDiff(
 /** `x` as an offset from `una`, clipped to `[0, win]`. */
 const clipOffset = (x: number, una: number, win: number): number => Math.min(win, Math.max(0, seqDiff(x, una)))
 
+type MutableCounters = { -readonly [K in keyof ScoreboardCounters]: number }
+
+/** Counters before anything was counted. */
+const NO_COUNTS: ScoreboardCounters = Object.freeze({
+  malformed: 0,
+  empty: 0,
+  inverted: 0,
+  belowUna: 0,
+  straddlesUna: 0,
+  beyondHighData: 0,
+  dsackBlocks: 0,
+  droppedRanges: 0
+})
+
 /**
  * The SACK scoreboard of one connection (RFC 6675 §3): SACKed ranges above
  * SND.UNA, sorted, disjoint and never adjacent (touching ranges merge).
@@ -145,16 +159,8 @@ export class Scoreboard {
   private total = 0
   /** Every octet below this counts as lost (`markAllLost`), until SND.UNA passes it. */
   private lostBelow: number | undefined = undefined
-  private readonly counts: { -readonly [K in keyof ScoreboardCounters]: number } = {
-    malformed: 0,
-    empty: 0,
-    inverted: 0,
-    belowUna: 0,
-    straddlesUna: 0,
-    beyondHighData: 0,
-    dsackBlocks: 0,
-    droppedRanges: 0
-  }
+  /** Made at the first count: most connections never see an unusual block. */
+  private counts: MutableCounters | undefined = undefined
 
   constructor(options: ScoreboardOptions = {}) {
     const max = options.maxRanges
@@ -163,7 +169,11 @@ export class Scoreboard {
 
   /** Running counts: rejected blocks by reason, D-SACK blocks, ranges dropped at the bound. */
   get counters(): ScoreboardCounters {
-    return this.counts
+    return this.counts ?? NO_COUNTS
+  }
+
+  private count(key: keyof ScoreboardCounters): void {
+    ;(this.counts ??= { ...NO_COUNTS })[key] += 1
   }
 
   /** Octets SACKed above SND.UNA. */
@@ -218,7 +228,7 @@ export class Scoreboard {
     }
     this.trim(una)
     const dsack = isDsack(una, blocks)
-    if (dsack) this.counts.dsackBlocks += 1
+    if (dsack) this.count("dsackBlocks")
     // Only when this update could exceed the bound is "newly SACKed" recomputed against a snapshot.
     const before = this.ranges.length + blocks.length > this.maxRanges ? this.ranges.slice() : undefined
     const win = windowOf(una, highData)
@@ -230,7 +240,7 @@ export class Scoreboard {
       if (block === undefined) continue
       const rejection = rejectBlock(block, una, win)
       if (rejection !== undefined) {
-        this.counts[rejection] += 1
+        this.count(rejection)
         ignoredBlocks += 1
         continue
       }
@@ -238,7 +248,7 @@ export class Scoreboard {
       while (this.ranges.length > this.maxRanges) {
         const last = this.ranges.pop()
         if (last !== undefined) this.total -= seqDiff(last.right, last.left)
-        this.counts.droppedRanges += 1
+        this.count("droppedRanges")
         dropped = true
       }
     }
