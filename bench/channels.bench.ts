@@ -13,12 +13,13 @@
  */
 import { Network } from "@netstack/stack"
 import { Effect, Fiber } from "effect"
-import { compare, type Measurement, type SuiteResult } from "./harness.ts"
+import { compare, isQuick, type Measurement, median, quantile, type SuiteResult } from "./harness.ts"
 
 const CHUNK = 64 * 1024
 const BULK_BYTES = 64 * 1024 * 1024
 const EXCHANGES = 4000
-const MESSAGE = 64
+/** The size of a ping-pong request and of its reply, bytes. */
+export const MESSAGE = 64
 
 /** Two hosts on one wire, with net channels on or off at both. */
 const pair = (netChannels: boolean) =>
@@ -63,8 +64,12 @@ const bulk = (netChannels: boolean, total: number): Promise<{ readonly nsPerByte
     return { nsPerByte, fastPath: b.channels.stats.fastPath }
   })))
 
-/** `count` request/response exchanges; each round trip in ns, sorted. */
-const pingPong = (netChannels: boolean, count: number): Promise<ReadonlyArray<number>> =>
+/**
+ * `count` request/response exchanges of `MESSAGE` bytes each way on one
+ * connection (TCP_NODELAY) between two hosts on one wire (MTU 1500,
+ * offloaded), net channels on or off; each round trip in ns, sorted.
+ */
+export const pingPong = (netChannels: boolean, count: number): Promise<ReadonlyArray<number>> =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const { a, b } = yield* pair(netChannels)
     const listener = yield* b.listen(7, { noDelay: true })
@@ -99,11 +104,10 @@ const pingPong = (netChannels: boolean, count: number): Promise<ReadonlyArray<nu
     return times.sort((x, y) => x - y)
   })))
 
-const median = (xs: ReadonlyArray<number>): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? Number.NaN
-const quantile = (sorted: ReadonlyArray<number>, q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
-
 /** The channels suite: bulk throughput and ping-pong p50/p99, fast path against slow path, alternated runs. */
-export const channelsSuite = async (runs = 3): Promise<SuiteResult> => {
+export const channelsSuite = async (runs = isQuick() ? 1 : 3): Promise<SuiteResult> => {
+  const bulkBytes = isQuick() ? BULK_BYTES / 4 : BULK_BYTES
+  const exchanges = isQuick() ? EXCHANGES / 4 : EXCHANGES
   await bulk(true, 8 * 1024 * 1024) // warm up both paths
   await bulk(false, 8 * 1024 * 1024)
   await pingPong(true, 500)
@@ -116,13 +120,13 @@ export const channelsSuite = async (runs = 3): Promise<SuiteResult> => {
   const slowP50: Array<number> = []
   const slowP99: Array<number> = []
   for (let i = 0; i < runs; i++) {
-    const slow = await bulk(false, BULK_BYTES)
-    const fast = await bulk(true, BULK_BYTES)
+    const slow = await bulk(false, bulkBytes)
+    const fast = await bulk(true, bulkBytes)
     slowBulk.push(slow.nsPerByte)
     fastBulk.push(fast.nsPerByte)
     fastSegments = fast.fastPath
-    const slowTimes = await pingPong(false, EXCHANGES)
-    const fastTimes = await pingPong(true, EXCHANGES)
+    const slowTimes = await pingPong(false, exchanges)
+    const fastTimes = await pingPong(true, exchanges)
     slowP50.push(quantile(slowTimes, 0.5))
     slowP99.push(quantile(slowTimes, 0.99))
     fastP50.push(quantile(fastTimes, 0.5))
@@ -149,7 +153,7 @@ export const channelsSuite = async (runs = 3): Promise<SuiteResult> => {
       `(${(slowBulkM.nsPerOp / fastBulkM.nsPerOp).toFixed(2)}×; ${fastSegments} segments took the fast path at the receiver in the last run); ` +
       `ping-pong round trip p50 ${us(fastP50M.nsPerOp)} vs ${us(slowP50M.nsPerOp)} (${(slowP50M.nsPerOp / fastP50M.nsPerOp).toFixed(2)}×), ` +
       `p99 ${us(fastP99M.nsPerOp)} vs ${us(slowP99M.nsPerOp)} (${(slowP99M.nsPerOp / fastP99M.nsPerOp).toFixed(2)}×); ` +
-      `medians of ${runs} alternated runs (${BULK_BYTES / 1024 / 1024} MiB, ${EXCHANGES} exchanges each)`
+      `medians of ${runs} alternated runs (${bulkBytes / 1024 / 1024} MiB, ${exchanges} exchanges each)`
     ]
   }
 }

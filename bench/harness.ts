@@ -3,6 +3,8 @@
  * the same run and reported as a ratio, because shared machines are noisy:
  * a ratio survives a slow neighbour, an absolute figure does not.
  */
+import type { ProfileSummary } from "./report/profile-summary.ts"
+import type { Plot } from "./report/plot.ts"
 
 /** One measured figure: nanoseconds per operation, and bytes per operation when it moves bytes. */
 export interface Measurement {
@@ -22,11 +24,71 @@ export interface Comparison {
   readonly target?: number
 }
 
-/** What a suite reports: its comparisons, and lines of derived figures (rates against targets). */
+/** A figure checked against a target (a rate or a ratio), with where the time goes when it misses. */
+export interface TargetCheck {
+  /** What is measured, e.g. "offloaded in-process TCP / Node net (onread)". */
+  readonly figure: string
+  readonly value: number
+  /** The figure's unit: "×" for a ratio, "Gbit/s", … */
+  readonly unit: string
+  /** The least acceptable value. */
+  readonly target: number
+  readonly met: boolean
+  /** Where the target comes from (an issue). */
+  readonly source?: string
+  /** A CPU profile of the subject, taken when the target is missed. */
+  readonly profile?: ProfileSummary
+}
+
+/** A table of its own in a suite's section of the report (cells already formatted). */
+export interface Table {
+  readonly title?: string
+  readonly header: ReadonlyArray<string>
+  readonly rows: ReadonlyArray<ReadonlyArray<string>>
+}
+
+/**
+ * What a suite reports: its comparisons, and lines of derived figures (rates
+ * against targets); optionally a title and description for its section of
+ * the report, tables, plots (written as SVG files), checked targets, and raw
+ * data for `results.json`.
+ */
 export interface SuiteResult {
   readonly rows: ReadonlyArray<Comparison>
   readonly notes: ReadonlyArray<string>
+  readonly title?: string
+  readonly description?: string
+  readonly tables?: ReadonlyArray<Table>
+  readonly plots?: ReadonlyArray<Plot>
+  readonly targets?: ReadonlyArray<TargetCheck>
+  /** Raw figures (every run of every point), for `results.json` only. */
+  readonly data?: Readonly<Record<string, unknown>>
 }
+
+/** A target check of `value` against `target` (met when at least the target). */
+export const checkTarget = (
+  figure: string,
+  value: number,
+  unit: string,
+  target: number,
+  extra: { readonly source?: string; readonly profile?: ProfileSummary } = {}
+): TargetCheck => ({ figure, value, unit, target, met: value >= target, ...extra })
+
+/** `npm run bench -- --quick` sets this: fewer runs and smaller transfers, to check the plumbing fast. */
+export const QUICK_ENV = "NETSTACK_BENCH_QUICK"
+
+/** Whether the benchmarks run in quick mode. */
+export const isQuick = (): boolean => process.env[QUICK_ENV] === "1"
+
+/** The median of `xs` (the upper one of an even count); NaN when empty. */
+export const median = (xs: ReadonlyArray<number>): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? Number.NaN
+
+/** The `q` quantile (0..1) of ascending `sorted`, nearest rank; NaN when empty. */
+export const quantile = (sorted: ReadonlyArray<number>, q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
+
+/** Gbit/s from ns per byte. */
+export const gbits = (nsPerByte: number): number => 8 / nsPerByte
 
 /** Keeps a value alive so the optimizer cannot drop the work that produced it. */
 export let sink: unknown = undefined
@@ -37,7 +99,8 @@ export const consume = (value: unknown): void => {
 
 /**
  * Times `body`, which performs `opsPerCall` operations per call: warms up,
- * then takes the median of several samples of about `sampleMs` each.
+ * then takes the median of seven samples of about `sampleMs` each (three
+ * of a third as long in quick mode).
  */
 export const measure = (
   name: string,
@@ -45,7 +108,8 @@ export const measure = (
   options: { readonly opsPerCall?: number; readonly bytesPerOp?: number; readonly sampleMs?: number } = {}
 ): Measurement => {
   const opsPerCall = options.opsPerCall ?? 1
-  const sampleMs = options.sampleMs ?? 150
+  const quick = isQuick()
+  const sampleMs = (options.sampleMs ?? 150) / (quick ? 3 : 1)
   let calls = 1
   for (;;) {
     const t0 = performance.now()
@@ -54,13 +118,12 @@ export const measure = (
     calls *= 2
   }
   const samples: Array<number> = []
-  for (let s = 0; s < 7; s++) {
+  for (let s = 0; s < (quick ? 3 : 7); s++) {
     const t0 = performance.now()
     for (let i = 0; i < calls; i++) body()
     samples.push(((performance.now() - t0) * 1e6) / (calls * opsPerCall))
   }
-  samples.sort((a, b) => a - b)
-  const nsPerOp = samples[Math.floor(samples.length / 2)] ?? Number.NaN
+  const nsPerOp = median(samples)
   return options.bytesPerOp === undefined ? { name, nsPerOp } : { name, nsPerOp, bytesPerOp: options.bytesPerOp }
 }
 

@@ -1,53 +1,101 @@
 /**
- * `npm run bench`: runs every suite, prints a table of each figure beside its
- * baseline from the same run, and writes `bench/results.md` and
- * `bench/results.json`.
+ * `npm run bench`: runs every suite, prints the report (each figure beside
+ * its baseline from the same run, targets, notes) and writes
+ * `bench/results.md`, `bench/results.json` and each suite's plots as
+ * `bench/results/<name>.svg` (all three are git-ignored).
+ *
+ *   npm run bench                       every suite
+ *   npm run bench -- tcp mtu            only the suites named
+ *   npm run bench -- --quick [NAME…]    fewer runs and smaller transfers, to check the plumbing
  */
-import { writeFileSync } from "node:fs"
-import { buffersSuite } from "./buffers.bench.ts"
-import { type Comparison, formatMeasurement, type SuiteResult } from "./harness.ts"
-import { wireSuite } from "./wire.bench.ts"
-import { driverSuite } from "./driver.bench.ts"
-import { forwardSuite } from "./forward.bench.ts"
-import { tcpSuite } from "./tcp.bench.ts"
-import { channelsSuite } from "./channels.bench.ts"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { cpus } from "node:os"
+import { isQuick, QUICK_ENV, type SuiteResult } from "./harness.ts"
+import { renderPlot } from "./report/plot.ts"
+import { reportMarkdown, type SuiteReport } from "./report/markdown.ts"
 
+/** Every suite by name, in the order they run; each module is loaded only when its suite runs. */
 const suites: Readonly<Record<string, () => SuiteResult | Promise<SuiteResult>>> = {
-  buffers: buffersSuite,
-  wire: wireSuite,
-  driver: driverSuite,
-  forward: forwardSuite,
-  tcp: tcpSuite,
-  channels: channelsSuite
+  buffers: async () => (await import("./buffers.bench.ts")).buffersSuite(),
+  wire: async () => (await import("./wire.bench.ts")).wireSuite(),
+  driver: async () => (await import("./driver.bench.ts")).driverSuite(),
+  forward: async () => (await import("./forward.bench.ts")).forwardSuite(),
+  tcp: async () => (await import("./tcp.bench.ts")).tcpSuite(),
+  mtu: async () => (await import("./mtu.bench.ts")).mtuSuite(),
+  flows: async () => (await import("./flows.bench.ts")).flowsSuite(),
+  latency: async () => (await import("./latency.bench.ts")).latencySuite(),
+  channels: async () => (await import("./channels.bench.ts")).channelsSuite(),
+  connections: async () => (await import("./connections.bench.ts")).connectionsSuite(),
+  tap: async () => (await import("./tap.bench.ts")).tapSuite()
 }
 
-// `npm run bench -- forward driver` runs only the suites named; no names runs them all.
-const wanted = process.argv.slice(2)
-const rows: Array<Comparison> = []
-const notes: Array<string> = []
+/** Section titles of suites that do not name their own. */
+const TITLES: Readonly<Record<string, string>> = {
+  buffers: "Packet buffers: checksum, push/pull, clone, copy, pool",
+  wire: "Header decoding: views against Schema codecs",
+  driver: "Driver: medium → NIC → NAPI",
+  forward: "Forwarding 64-byte frames through a router host",
+  channels: "Net channels: fast path against slow path",
+  connections: "Connections",
+  tap: "netstack on a Linux TAP against Linux over veth"
+}
+
+const args = process.argv.slice(2)
+if (args.includes("--quick")) {
+  process.env[QUICK_ENV] = "1"
+  // The TAP suite reads its own knobs.
+  process.env["NETSTACK_BENCH_TAP_SECONDS"] ??= "1"
+  process.env["NETSTACK_BENCH_TAP_ROUNDS"] ??= "1"
+}
+const wanted = args.filter((a) => !a.startsWith("--"))
+const unknown = wanted.filter((name) => !(name in suites))
+if (unknown.length > 0) {
+  console.error(`unknown suite ${unknown.join(", ")}; the suites: ${Object.keys(suites).join(", ")}`)
+  process.exit(2)
+}
+
+const outDir = new URL(".", import.meta.url)
+const plotDir = new URL("results/", outDir)
+const reports: Array<SuiteReport> = []
 for (const [name, suite] of Object.entries(suites)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue
-  const result = await suite()
-  rows.push(...result.rows)
-  notes.push(...result.notes)
+  console.error(`bench: ${name}…`)
+  const t0 = performance.now()
+  const result = await Promise.resolve()
+    .then(suite)
+    .catch((error: unknown): SuiteResult => ({ rows: [], notes: [`${name} suite failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`] }))
+  const plotFiles = (result.plots ?? []).map((plot) => {
+    mkdirSync(plotDir, { recursive: true })
+    writeFileSync(new URL(`${plot.name}.svg`, plotDir), renderPlot(plot))
+    return { title: plot.title, path: `results/${plot.name}.svg` }
+  })
+  const seconds = (performance.now() - t0) / 1000
+  console.error(`bench: ${name} took ${seconds.toFixed(0)} s`)
+  const title = result.title ?? TITLES[name]
+  reports.push({ name, seconds, result: title === undefined ? result : { ...result, title }, plotFiles })
 }
 
-const header = "| suite | subject | measured | baseline | measured | speedup | target |"
-const lines = [
-  `# netstack benchmarks`,
-  "",
-  `Node ${process.version}, ${new Date().toISOString()}. Speedup = baseline time / subject time, both measured in this run.`,
-  "",
-  header,
-  "|---|---|---|---|---|---|---|",
-  ...rows.map((r) =>
-    `| ${r.suite} | ${r.subject.name} | ${formatMeasurement(r.subject)} | ${r.baseline.name} | ${formatMeasurement(r.baseline)} | ` +
-    `${r.speedup.toFixed(2)}× | ${r.target === undefined ? "" : `≥ ${r.target}× ${r.speedup >= r.target ? "met" : "MISSED"}`} |`
-  ),
-  "",
-  ...notes.map((n) => `- ${n}`)
-]
-console.log(lines.join("\n"))
-const outDir = new URL(".", import.meta.url)
-writeFileSync(new URL("results.md", outDir), lines.join("\n") + "\n")
-writeFileSync(new URL("results.json", outDir), JSON.stringify({ node: process.version, rows, notes }, null, 2) + "\n")
+const run = { node: process.version, date: new Date().toISOString(), cpu: `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}`, quick: isQuick() }
+const markdown = reportMarkdown(run, reports)
+console.log(markdown)
+writeFileSync(new URL("results.md", outDir), markdown + "\n")
+writeFileSync(
+  new URL("results.json", outDir),
+  JSON.stringify(
+    {
+      ...run,
+      // The flat lists of earlier reports, then everything per suite.
+      rows: reports.flatMap((r) => r.result.rows),
+      notes: reports.flatMap((r) => r.result.notes),
+      suites: reports.map((r) => ({ name: r.name, seconds: r.seconds, plotFiles: r.plotFiles, ...r.result }))
+    },
+    null,
+    2
+  ) + "\n"
+)
+
+// A suite that leaves sockets or timers open would keep the process alive after the report: say so and exit.
+setTimeout(() => {
+  console.error("bench: handles still open 5 s after the report (a suite did not close everything it opened); exiting")
+  process.exit(0)
+}, 5000).unref()

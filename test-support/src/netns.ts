@@ -3,7 +3,7 @@
  * wire. Every name carries the test's process id, every address is in a range
  * the test owns inside its namespaces, and everything is deleted afterwards.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process"
 
 /** Runs `ip` with `args`, throwing on failure (test setup errors are test failures). */
 export const ip = (...args: ReadonlyArray<string>): string => execFileSync("ip", args, { encoding: "utf8" })
@@ -106,3 +106,69 @@ export const stop = (child: ChildProcess): Promise<void> =>
     child.once("exit", () => resolve())
     child.kill("SIGINT")
   })
+
+/** Sends `signal` to `child` and resolves once it has exited (SIGKILL after `graceMs`). */
+export const stopChild = (child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs)
+    child.once("exit", () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    child.kill(signal)
+  })
+
+let made = 0
+
+/**
+ * A network namespace made here (`PREFIX-PID-N`, loopback up); `close`
+ * kills what was started in it and deletes it.
+ */
+export class Namespace {
+  readonly name: string
+  private readonly children: Array<ChildProcess> = []
+
+  constructor(prefix: string) {
+    this.name = `${prefix}-${process.pid}-${made++}`
+    execFileSync("ip", ["netns", "add", this.name])
+    try {
+      this.run(["ip", "link", "set", "lo", "up"])
+    } catch (error) {
+      execFileSync("ip", ["netns", "del", this.name], { stdio: "ignore" })
+      throw error
+    }
+  }
+
+  /** Runs `command` in the namespace; its stdout, or a thrown error with its stderr on failure. */
+  run(command: ReadonlyArray<string>, options: { readonly timeout?: number; readonly input?: string } = {}): string {
+    return execFileSync("ip", ["netns", "exec", this.name, ...command], {
+      encoding: "utf8",
+      timeout: options.timeout ?? 30_000,
+      maxBuffer: 64 * 1024 * 1024,
+      ...(options.input === undefined ? {} : { input: options.input })
+    })
+  }
+
+  /** Runs `command` in the namespace and returns whatever happened (status, stdout, stderr). */
+  runResult(command: ReadonlyArray<string>, timeout = 60_000): SpawnSyncReturns<string> {
+    return spawnSync("ip", ["netns", "exec", this.name, ...command], { encoding: "utf8", timeout, maxBuffer: 64 * 1024 * 1024 })
+  }
+
+  /** Starts `command` in the namespace in the background; `close` kills it if it still runs. */
+  spawn(command: ReadonlyArray<string>): ChildProcess {
+    const child = spawn("ip", ["netns", "exec", this.name, ...command], { stdio: ["ignore", "pipe", "pipe"] })
+    this.children.push(child)
+    return child
+  }
+
+  /** Kills what was started in the namespace (SIGTERM, SIGKILL after a grace period) and deletes it. */
+  async close(): Promise<void> {
+    for (const child of this.children) await stopChild(child, "SIGTERM", 5_000)
+    try {
+      execFileSync("ip", ["netns", "del", this.name], { stdio: "ignore" })
+    } catch {
+      // already gone
+    }
+  }
+}

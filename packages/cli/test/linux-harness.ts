@@ -7,8 +7,8 @@
  */
 import { patternBytes } from "@netstack/cli"
 import { TapDevice } from "@netstack/device"
-import { skipReason } from "@netstack/test-support"
-import { type ChildProcess, execFileSync, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process"
+import { Namespace as BaseNamespace, skipReason, stopChild } from "@netstack/test-support"
+import { type ChildProcess, type SpawnSyncReturns } from "node:child_process"
 import { createHash } from "node:crypto"
 import { createReadStream, existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
@@ -27,68 +27,15 @@ export const linuxSkipReason = (what: string, tools: ReadonlyArray<string>): str
   return reason
 }
 
-let made = 0
-
-/** A network namespace this test made; `close` kills what runs in it and deletes it. */
-export class Namespace {
-  readonly name: string
-  private readonly children: Array<ChildProcess> = []
-
-  constructor(prefix: string) {
-    this.name = `${prefix}-${process.pid}-${made++}`
-    execFileSync("ip", ["netns", "add", this.name])
-    this.run(["ip", "link", "set", "lo", "up"])
-  }
-
-  /** Runs `command` in the namespace; its stdout, or a thrown error with its stderr on failure. */
-  run(command: ReadonlyArray<string>, options: { readonly timeout?: number; readonly input?: string } = {}): string {
-    return execFileSync("ip", ["netns", "exec", this.name, ...command], {
-      encoding: "utf8",
-      timeout: options.timeout ?? 30_000,
-      maxBuffer: 64 * 1024 * 1024,
-      ...(options.input === undefined ? {} : { input: options.input })
-    })
-  }
-
-  /** Runs `command` in the namespace and returns whatever happened (status, stdout, stderr). */
-  runResult(command: ReadonlyArray<string>, timeout = 60_000): SpawnSyncReturns<string> {
-    return spawnSync("ip", ["netns", "exec", this.name, ...command], { encoding: "utf8", timeout, maxBuffer: 64 * 1024 * 1024 })
-  }
-
-  /** Starts `command` in the namespace in the background; `close` kills it if it still runs. */
-  spawn(command: ReadonlyArray<string>): ChildProcess {
-    const child = spawn("ip", ["netns", "exec", this.name, ...command], { stdio: ["ignore", "pipe", "pipe"] })
-    this.children.push(child)
-    return child
-  }
-
+/** A network namespace this test made, where `netstack` can run; `close` kills what runs in it and deletes it. */
+export class Namespace extends BaseNamespace {
   /** `netstack ARGS` in the namespace, run to completion. */
   netstack(args: ReadonlyArray<string>, timeout = 60_000): SpawnSyncReturns<string> {
     return this.runResult([process.execPath, NETSTACK_BIN, ...args], timeout)
   }
-
-  /** Kills what this test started in the namespace (SIGKILL after a grace period) and deletes it. */
-  async close(): Promise<void> {
-    for (const child of this.children) await stopChild(child, "SIGTERM", 5_000)
-    try {
-      execFileSync("ip", ["netns", "del", this.name], { stdio: "ignore" })
-    } catch {
-      // already gone
-    }
-  }
 }
 
-/** Sends `signal` to `child` and resolves once it has exited (SIGKILL after `graceMs`). */
-export const stopChild = (child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> =>
-  new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs)
-    child.once("exit", () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    child.kill(signal)
-  })
+export { stopChild }
 
 /** A `netstack up` running in a namespace. */
 export interface RunningNetstack {
