@@ -12,7 +12,7 @@
  *   pattern);
  * - `nc` sends 100 MiB to echo and reads them back (both directions, checked
  *   by SHA-256), and 100 MiB to discard;
- * - `iperf3 -c -t 5` forward and reverse (`-R`): bytes both sides, no error;
+ * - `iperf3 -c -t 5` forward and reverse (`-R`): bytes both sides, in every second, no error;
  *   the rates are printed;
  * - `tshark` reads the pcap of all of it: no malformed frame, every IPv4 and
  *   ICMP checksum right, and no other error but transport checksums that hold
@@ -46,6 +46,8 @@ const MIB_100 = 100 * 1024 * 1024
 /** What `iperf3 -J` reports at the end, as far as these tests read it. */
 interface Iperf3Report {
   readonly error?: string
+  /** One per second: the bytes that moved in it. */
+  readonly intervals?: ReadonlyArray<{ readonly sum: { readonly bytes: number } }>
   readonly end?: {
     readonly sum_sent?: { readonly bytes: number; readonly bits_per_second: number; readonly retransmits?: number }
     readonly sum_received?: { readonly bytes: number; readonly bits_per_second: number }
@@ -147,7 +149,7 @@ describe.skipIf(skip !== undefined)("Linux tools against netstack up on a TAP", 
     expect(discard.status, discard.stderr).toBe(0)
   }, 120_000)
 
-  it("iperf3 -c for 5 s, forward and reverse (-R): bytes both sides, no error", () => {
+  it("iperf3 -c for 5 s, forward and reverse (-R): bytes both sides and in every second, no error", () => {
     const rates: Array<string> = []
     for (const reverse of [false, true]) {
       const run = ns.runResult(["iperf3", "-c", NETSTACK, "-t", "5", "-J", ...(reverse ? ["-R"] : [])], 60_000)
@@ -156,6 +158,10 @@ describe.skipIf(skip !== undefined)("Linux tools against netstack up on a TAP", 
       expect(run.status).toBe(0)
       expect(report.end?.sum_sent?.bytes).toBeGreaterThan(0)
       expect(report.end?.sum_received?.bytes).toBeGreaterThan(0)
+      // Data moved in every second: no stall (a sender that stopped after 2^31 bytes once hid behind the total).
+      const perSecond = (report.intervals ?? []).map((interval) => interval.sum.bytes)
+      expect(perSecond.length).toBeGreaterThanOrEqual(5)
+      expect(perSecond.filter((bytes) => bytes === 0)).toEqual([])
       rates.push(
         `${reverse ? "netstack → Linux (-R)" : "Linux → netstack"}: ${((report.end?.sum_received?.bits_per_second ?? 0) / 1e9).toFixed(2)} Gbit/s` +
           (report.end?.sum_sent?.retransmits === undefined ? "" : ` (Linux retransmitted ${report.end.sum_sent.retransmits})`)
