@@ -342,7 +342,9 @@ const nodeMemory = async (count: number): Promise<MemoryFigures> => {
 const netstackMemoryInChild = async (count: number, exchange = false): Promise<MemoryFigures> => {
   const process = child(["memory", exchange ? "netstack-exchange" : "netstack", String(count)], 4096)
   const lines = createInterface({ input: process.stdout })[Symbol.asyncIterator]()
-  return nextLine<MemoryFigures>(process, lines)
+  const figures = await nextLine<MemoryFigures>(process, lines)
+  await released(process) // its pipes would keep this process alive
+  return figures
 }
 
 // ---------------------------------------------------------------------------------------------- the suite
