@@ -239,6 +239,25 @@ describe("NetSocket", () => {
       expect(b.tcp.stats.OutRsts).toBe(0)
     }))
 
+  it.effect("setKeepAlive(true) sends keepalive probes on an idle connection (RFC 1122 §4.2.3.6); false stops them", () =>
+    Effect.gen(function*() {
+      const { a, b } = yield* pair
+      const accepted = yield* acceptOne(b, 7)
+      const client = NetSocket.connect(a, "10.0.0.2", 7, yield* Effect.context<never>())
+      client.setKeepAlive(true) // before the handshake: applied once connected
+      const server = yield* whileClockAdvances(accepted).pipe(Effect.flatMap((r) => r._tag === "Success" ? Effect.succeed(r.success) : Effect.die(r.failure)))
+      yield* advanceClock(2 * 3600 * 1000 + 10_000, 1000) // tcp_keepalive_time (2 h) of silence, in 1 s steps
+      const probes = a.tcp.stats.TCPKeepAlive
+      expect(probes).toBeGreaterThan(0)
+      client.setKeepAlive(true) // no change: the timer is not re-armed
+      client.setKeepAlive(false)
+      yield* advanceClock(4 * 3600 * 1000, 1000)
+      expect(a.tcp.stats.TCPKeepAlive).toBe(probes)
+      expect(client.destroyed).toBe(false)
+      client.destroy()
+      server.destroy()
+    }))
+
   it.effect("setTimeout emits 'timeout' after the idle time on the host's clock, and activity postpones it", () =>
     Effect.gen(function*() {
       const { a, b } = yield* pair

@@ -458,11 +458,7 @@ const connectOptions = (options: NetSocketConnectOptions): ConnectOptions => ({
   ...(options.userTimeout === undefined ? {} : { userTimeout: options.userTimeout })
 })
 
-/** SO_KEEPALIVE as Linux `tcp_set_keepalive`: arm the timer when turned on in a synchronized state, stop it when off. */
+/** SO_KEEPALIVE as Linux `tcp_set_keepalive`: only a change arms (in a synchronized state) or stops the timer. */
 const applyKeepAlive = (connection: TcpConnection, enable: boolean): void => {
-  const tcb = connection.tcb
-  if (enable === tcb.keepalive) return
-  tcb.keepalive = enable
-  if (!enable) tcb.keepaliveTimer.stop()
-  else if (tcb.state === "ESTABLISHED" || tcb.state === "CLOSE-WAIT") tcb.keepaliveTimer.arm(tcb.host.settings.keepaliveTime)
+  if (enable !== connection.tcb.keepalive) connection.setKeepalive(enable)
 }
