@@ -14,6 +14,7 @@
 import { Network } from "@netstack/stack"
 import { Effect, Fiber } from "effect"
 import { compare, isQuick, type Measurement, median, quantile, type SuiteResult } from "./harness.ts"
+import { countReceived } from "./transfer.ts"
 
 const CHUNK = 64 * 1024
 const BULK_BYTES = 64 * 1024 * 1024
@@ -42,17 +43,7 @@ const bulk = (netChannels: boolean, total: number): Promise<{ readonly nsPerByte
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const { a, b } = yield* pair(netChannels)
     const listener = yield* b.listen(5001)
-    const receiver = yield* Effect.forkChild(Effect.gen(function*() {
-      const connection = yield* listener.accept
-      const buffer = new Uint8Array(1024 * 1024)
-      let received = 0
-      for (;;) {
-        const n = yield* connection.readInto(buffer)
-        if (n === undefined) break
-        received += n
-      }
-      return received
-    }))
+    const receiver = yield* Effect.forkChild(Effect.flatMap(listener.accept, (connection) => countReceived(connection, new Uint8Array(1024 * 1024))))
     const connection = yield* a.connect("10.0.0.2", 5001)
     const chunk = new Uint8Array(CHUNK).fill(0x5a)
     const t0 = performance.now()

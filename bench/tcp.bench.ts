@@ -12,9 +12,6 @@ import { checkTarget, compare, gbits, isQuick, median, type Measurement, type Su
 import { profileTransfer } from "./profile.ts"
 import { netstackTransfer, nodeTransfer } from "./transfer.ts"
 
-/** The transfers live in `transfer.ts`; re-exported for code that imported them from here. */
-export { netstackTransfer, nodeTransfer } from "./transfer.ts"
-
 const TOTAL = 256 * 1024 * 1024
 
 /** The four figures, each the median of `runs` alternated transfers, and every run's ns per byte. */

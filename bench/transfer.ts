@@ -12,6 +12,18 @@ import { Effect, Fiber } from "effect"
 
 const CHUNK = 64 * 1024
 
+/** Reads `connection` into `buffer` until the peer's FIN; the bytes received. */
+export const countReceived = (connection: TcpConnection, buffer: Uint8Array): Effect.Effect<number, unknown> =>
+  Effect.gen(function*() {
+    let received = 0
+    for (;;) {
+      const n = yield* connection.readInto(buffer)
+      if (n === undefined) break
+      received += n
+    }
+    return received
+  })
+
 /**
  * One transfer of `total` bytes through netstack, split over `flows`
  * connections that all send at once (each `total / flows` bytes); ns per
@@ -38,16 +50,7 @@ export const netstackTransfer = (mtu: number, offloaded: boolean, total: number,
         const listener = yield* b.listen(5001, { backlog: Math.max(128, flows) })
         // One buffer for every reader: the bytes are counted, not looked at.
         const buffer = new Uint8Array(1024 * 1024)
-        const readAll = (connection: TcpConnection) =>
-          Effect.gen(function*() {
-            let received = 0
-            for (;;) {
-              const n = yield* connection.readInto(buffer)
-              if (n === undefined) break
-              received += n
-            }
-            return received
-          })
+        const readAll = (connection: TcpConnection) => countReceived(connection, buffer)
         const receiver = yield* Effect.forkChild(Effect.gen(function*() {
           if (flows === 1) return yield* readAll(yield* listener.accept)
           const readers = []

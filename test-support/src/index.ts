@@ -6,4 +6,4 @@
 export { LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, rawPcap, withCapture } from "./capture.ts"
 export { hasCommand, isRoot, skipReason } from "./tools.ts"
 export { ExpertSeverity, PAYLOAD_AS_DATA, STRICT_PREFERENCES, type TsharkFrame, tsharkFields, tsharkProblems } from "./tshark.ts"
-export { inNs, ip, makeNamespacePair, Namespace, type NamespacePair, spawnInNs, stop, stopChild, waitForOutput } from "./netns.ts"
+export { inNs, ip, makeNamespacePair, Namespace, type NamespacePair, outputMatching, spawnInNs, stop, stopChild, waitForOutput } from "./netns.ts"

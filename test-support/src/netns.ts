@@ -83,21 +83,28 @@ export const makeNamespacePair = (): NamespacePair => {
   }
 }
 
-/** Resolves when `child` has printed `pattern` on stdout or stderr (or after `ms`). */
-export const waitForOutput = (child: ChildProcess, pattern: RegExp, ms = 10_000): Promise<boolean> =>
-  new Promise((resolve) => {
+/**
+ * Resolves with everything `child` has printed on stdout and stderr once
+ * `pattern` appears in it; rejects after `ms` with what it printed.
+ */
+export const outputMatching = (child: ChildProcess, pattern: RegExp, ms = 20_000): Promise<string> =>
+  new Promise((resolve, reject) => {
     let seen = ""
-    const timer = setTimeout(() => resolve(false), ms)
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${seen}`)), ms)
     const onData = (chunk: Buffer) => {
       seen += chunk.toString()
       if (pattern.test(seen)) {
         clearTimeout(timer)
-        resolve(true)
+        resolve(seen)
       }
     }
     child.stdout?.on("data", onData)
     child.stderr?.on("data", onData)
   })
+
+/** Resolves true when `child` has printed `pattern` on stdout or stderr, false after `ms`. */
+export const waitForOutput = (child: ChildProcess, pattern: RegExp, ms = 10_000): Promise<boolean> =>
+  outputMatching(child, pattern, ms).then(() => true, () => false)
 
 /** Sends SIGINT to `child` and resolves when it has exited. */
 export const stop = (child: ChildProcess): Promise<void> =>

@@ -14,13 +14,14 @@ import { PacketBuffer } from "@netstack/buffers"
 import { type DumpSummary, runDump } from "@netstack/cli"
 import { Network, whileClockAdvances } from "@netstack/stack"
 import { decodeFrame, formatFrame, readCaptureFile } from "@netstack/wire"
+import { outputMatching } from "@netstack/test-support"
 import { Duration, Effect, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { NETSTACK_BIN as bin } from "./linux-harness.ts"
 
 /** a (10.0.0.1) and b (10.0.0.2) on a 1 ms wire, with a moment for their start-up frames to pass. */
 const pair = Effect.gen(function*() {
@@ -112,24 +113,6 @@ describe("runDump", () => {
     }).pipe(Effect.provide(NodeServices.layer)))
 })
 
-const bin = fileURLToPath(new URL("../bin/netstack.ts", import.meta.url))
-
-/** Resolves once `child` has printed `pattern` (or rejects after `ms`). */
-const waitFor = (child: ChildProcess, pattern: RegExp, ms = 20_000): Promise<void> =>
-  new Promise((resolve, reject) => {
-    let seen = ""
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${seen}`)), ms)
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString()
-      if (pattern.test(seen)) {
-        clearTimeout(timer)
-        resolve()
-      }
-    }
-    child.stdout?.on("data", onData)
-    child.stderr?.on("data", onData)
-  })
-
 describe("netstack dump (the command)", () => {
   it("prints the frames of a QEMU stream link while `netstack ping` pings it, and exits by itself after -c 5", async () => {
     const dir = mkdtempSync(join(tmpdir(), "netstack-dump-"))
@@ -143,7 +126,7 @@ describe("netstack dump (the command)", () => {
     dump.stderr?.on("data", (chunk: Buffer) => void (err += chunk.toString()))
     const exited = new Promise<number | null>((resolve) => dump.once("exit", (code) => resolve(code)))
     try {
-      await waitFor(dump, /^listening on eth0 /m)
+      await outputMatching(dump, /^listening on eth0 /m)
       const ping = spawnSync(process.execPath, [bin, "ping", "--qemu-stream", `unix:${socket}`, "--ip", "10.7.0.1/24", "-c", "2", "-i", "0.2", "10.7.0.2"], {
         encoding: "utf8",
         timeout: 30_000

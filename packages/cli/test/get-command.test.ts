@@ -12,13 +12,14 @@ import { describe, expect, it } from "@effect/vitest"
 import { fetchOnHost, formatBytes, type GetProgress, type GetResult, httpApp, patternBytes, progressLine, resultLine } from "@netstack/cli"
 import { makeSockets, NetstackHttpServer, Sockets } from "@netstack/sockets"
 import { CurrentHost, Network } from "@netstack/stack"
+import { outputMatching } from "@netstack/test-support"
 import { Effect, Exit, Sink, Stdio } from "effect"
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { NETSTACK_BIN as bin } from "./linux-harness.ts"
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex")
 
@@ -109,24 +110,6 @@ describe("fetchOnHost", () => {
   })
 })
 
-const bin = fileURLToPath(new URL("../bin/netstack.ts", import.meta.url))
-
-/** Resolves once `child` has printed `pattern` (or rejects after `ms`). */
-const waitFor = (child: ChildProcess, pattern: RegExp, ms = 20_000): Promise<void> =>
-  new Promise((resolve, reject) => {
-    let seen = ""
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${seen}`)), ms)
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString()
-      if (pattern.test(seen)) {
-        clearTimeout(timer)
-        resolve()
-      }
-    }
-    child.stdout?.on("data", onData)
-    child.stderr?.on("data", onData)
-  })
-
 describe("netstack get (the command)", () => {
   it("fetches from `netstack up --serve http:80` over a QEMU stream socket: -o FILE, then --json", async () => {
     const dir = mkdtempSync(join(tmpdir(), "netstack-get-"))
@@ -135,7 +118,7 @@ describe("netstack get (the command)", () => {
       stdio: ["ignore", "pipe", "pipe"]
     })
     try {
-      await waitFor(up, /^ready /m)
+      await outputMatching(up, /^ready /m)
       const run = (...args: ReadonlyArray<string>) =>
         spawnSync(process.execPath, [bin, "get", "--qemu-stream", `unix:${socket}`, "--ip", "10.7.0.1/24", ...args], {
           encoding: "utf8",

@@ -20,6 +20,7 @@
  * addon; skips with the reason otherwise.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { outputMatching } from "@netstack/test-support"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -143,7 +144,7 @@ describe.skipIf(skip !== undefined)("netstack ping, get and dump against Linux o
     dump.stderr?.on("data", (chunk: Buffer) => void (err += chunk.toString()))
     const exited = new Promise<number | null>((resolve) => dump.once("exit", (code) => resolve(code)))
     try {
-      for (let waited = 0; !err.includes("listening on") && waited < 20_000; waited += 100) await new Promise((r) => setTimeout(r, 100))
+      await outputMatching(dump, /listening on/)
       expect(err).toContain("listening on eth0 (tap tap1")
       // Linux resolves netstack's address (or confirms its entry) and pings it
       const ping = ns.runResult(["ping", "-c", "2", "-i", "0.3", "-W", "2", NETSTACK])

@@ -13,13 +13,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import { checkPingSettings, type PingSettings, type PingSummary, runPing } from "@netstack/cli"
 import { type Host, Network, whileClockAdvances } from "@netstack/stack"
+import { outputMatching } from "@netstack/test-support"
 import { Duration, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { NETSTACK_BIN as bin } from "./linux-harness.ts"
 
 const settings = (destination: string, overrides: Partial<PingSettings> = {}): PingSettings => ({
   destination,
@@ -173,31 +174,13 @@ describe("runPing", () => {
   })
 })
 
-const bin = fileURLToPath(new URL("../bin/netstack.ts", import.meta.url))
-
-/** Resolves with what `child` printed once `pattern` appears (or rejects after `ms`). */
-const waitFor = (child: ChildProcess, pattern: RegExp, ms = 20_000): Promise<string> =>
-  new Promise((resolve, reject) => {
-    let seen = ""
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${seen}`)), ms)
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString()
-      if (pattern.test(seen)) {
-        clearTimeout(timer)
-        resolve(seen)
-      }
-    }
-    child.stdout?.on("data", onData)
-    child.stderr?.on("data", onData)
-  })
-
 describe("netstack ping (the command)", () => {
   it("pings `netstack up` over a QEMU stream socket; exits 0, or 1 when nothing answers", async () => {
     const dir = mkdtempSync(join(tmpdir(), "netstack-ping-"))
     const socket = join(dir, "link.sock")
     const up = spawn(process.execPath, [bin, "up", "--qemu-stream", `listen:unix:${socket}`, "--ip", "10.7.0.2/24"], { stdio: ["ignore", "pipe", "pipe"] })
     try {
-      await waitFor(up, /^ready /m)
+      await outputMatching(up, /^ready /m)
       const run = (...args: ReadonlyArray<string>) =>
         spawnSync(process.execPath, [bin, "ping", "--qemu-stream", `unix:${socket}`, "--ip", "10.7.0.1/24", "-i", "0.2", ...args], {
           encoding: "utf8",

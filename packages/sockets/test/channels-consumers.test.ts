@@ -9,31 +9,18 @@ import { describe, expect, it } from "@effect/vitest"
 import type { StreamSocket } from "@netstack/sockets"
 import { advanceClock, whileClockAdvances } from "@netstack/stack"
 import { Effect, Fiber, Result } from "effect"
-import { pair, pattern } from "./support/pair.ts"
+import { connected, pattern } from "./support/pair.ts"
 
 const NONE = { readable: false, writable: false, error: false, hangup: false, peerClosed: false }
 
-/** Sockets connected a → b (port 80) with net channels on at both hosts, the server's end accepted. */
-const connected = (options: { readonly sendBuffer?: number } = {}) =>
-  Effect.gen(function*() {
-    const p = yield* pair()
-    p.a.channels.enabled = true
-    p.b.channels.enabled = true
-    const listener = yield* p.sb.listen({ port: 80 })
-    const ends = yield* whileClockAdvances(Effect.gen(function*() {
-      const client = yield* p.sa.connect({ address: "10.0.0.2", port: 80 }, options)
-      const server = yield* p.sb.accept(listener)
-      return { client, server }
-    }))
-    if (ends._tag === "Failure") return yield* Effect.die(ends.failure)
-    expect(p.b.channels.stats.channelsOpen).toBe(1)
-    return { ...p, listener, ...ends.success }
-  })
+/** Sockets connected a → b (port 80) with net channels on at both hosts, the server's end accepted: b's channel is open. */
+const connectedWithChannels = (options: { readonly sendBuffer?: number } = {}) =>
+  Effect.tap(connected({ ...options, netChannels: true }), (p) => Effect.sync(() => expect(p.b.channels.stats.channelsOpen).toBe(1)))
 
 describe("sockets consume their connection's net channel", () => {
   it.effect("a PollSet waiter is woken by the channel, runs the segment itself, and reports the socket readable", () =>
     Effect.gen(function*() {
-      const { sa, sb, b, client, server } = yield* connected()
+      const { sa, sb, b, client, server } = yield* connectedWithChannels()
       const set = yield* sb.pollSet<StreamSocket>()
       yield* set.add(server, { readable: true })
       const waiting = yield* Effect.forkChild(set.wait())
@@ -56,7 +43,7 @@ describe("sockets consume their connection's net channel", () => {
 
   it.effect("one wait reports every socket whose channel queued data: polling runs each socket's channel (OSv's sopoll)", () =>
     Effect.gen(function*() {
-      const { sa, sb, b, devB, listener, client, server } = yield* connected()
+      const { sa, sb, b, devB, listener, client, server } = yield* connectedWithChannels()
       const second = yield* whileClockAdvances(Effect.gen(function*() {
         const client2 = yield* sa.connect({ address: "10.0.0.2", port: 80 })
         const server2 = yield* sb.accept(listener)
@@ -83,7 +70,7 @@ describe("sockets consume their connection's net channel", () => {
 
   it.effect("a blocked receive runs the segment itself", () =>
     Effect.gen(function*() {
-      const { sa, sb, b, client, server } = yield* connected()
+      const { sa, sb, b, client, server } = yield* connectedWithChannels()
       const receiving = yield* Effect.forkChild(sb.receive(server))
       yield* advanceClock(5)
       expect(receiving.pollUnsafe()).toBeUndefined()
@@ -97,7 +84,7 @@ describe("sockets consume their connection's net channel", () => {
 
   it.effect("a send blocked on a full send buffer runs the peer's ACKs itself; every byte arrives", () =>
     Effect.gen(function*() {
-      const { a, sa, sb, client, server } = yield* connected({ sendBuffer: 8 * 1024 })
+      const { a, sa, sb, client, server } = yield* connectedWithChannels({ sendBuffer: 8 * 1024 })
       const data = pattern(64 * 1024)
       const sending = yield* Effect.forkChild(sa.send(client, data))
       const received = yield* whileClockAdvances(Effect.gen(function*() {

@@ -10,23 +10,9 @@ import { describe, expect, it } from "@effect/vitest"
 import type { Pollable, StreamSocket } from "@netstack/sockets"
 import { advanceClock, whileClockAdvances } from "@netstack/stack"
 import { Effect, Fiber, Result } from "effect"
-import { pair, pattern } from "./support/pair.ts"
+import { connected, pair, pattern } from "./support/pair.ts"
 
 const NONE = { readable: false, writable: false, error: false, hangup: false, peerClosed: false }
-
-/** Sockets connected a → b (port 80), the server's end accepted. */
-const connected = (options: { readonly sendBuffer?: number } = {}) =>
-  Effect.gen(function*() {
-    const p = yield* pair()
-    const listener = yield* p.sb.listen({ port: 80 })
-    const ends = yield* whileClockAdvances(Effect.gen(function*() {
-      const client = yield* p.sa.connect({ address: "10.0.0.2", port: 80 }, options)
-      const server = yield* p.sb.accept(listener)
-      return { client, server }
-    }))
-    if (ends._tag === "Failure") return yield* Effect.die(ends.failure)
-    return { ...p, listener, ...ends.success }
-  })
 
 describe("readiness of one socket", () => {
   it.effect("readable once data arrives, and no longer once it is read", () =>

@@ -12,21 +12,15 @@ import { describe, expect, it } from "@effect/vitest"
 import { PacketBuffer } from "@netstack/buffers"
 import { awaitAsChannelConsumer } from "@netstack/l4"
 import { Effect, Fiber, Latch } from "effect"
-import { TcpPeer } from "./support/tcp-peer.ts"
+import { establishedWithChannel } from "./support/channel-peer.ts"
 
 /** A peer talking to a host with channels on, tracing, the connection (host port 8080) established. */
 const established = Effect.gen(function*() {
-  const peer = yield* TcpPeer.make({ tcp: { timestamps: false } })
-  peer.host.channels.enabled = true
-  yield* peer.host.startTracing()
-  const { connection } = yield* peer.establishPassive({ syn: { mss: 1460 } })
-  peer.takeAll()
-  const host = peer.host
-  const channel = host.channels.channels()[0]
-  if (channel === undefined) return yield* Effect.die("no channel for the established connection")
+  const base = yield* establishedWithChannel
+  const { host } = base
   /** Who ran each packet the channel queued (the `channel-input` details), in order. */
   const runBy = () => host.trace.records().filter((r) => r.stage === "channel-input").map((r) => r.detail)
-  return { peer, host, connection, channel, runBy }
+  return { ...base, runBy }
 })
 
 describe("net channels: the connection's own fibers consume its channel", () => {

@@ -14,17 +14,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { PacketBuffer } from "@netstack/buffers"
 import { Effect } from "effect"
-import { TcpPeer } from "./support/tcp-peer.ts"
+import { establishedWithChannel } from "./support/channel-peer.ts"
 
 const established = Effect.gen(function*() {
-  const peer = yield* TcpPeer.make({ tcp: { timestamps: false } })
-  peer.host.channels.enabled = true
-  yield* peer.host.startTracing()
-  const { connection } = yield* peer.establishPassive({ syn: { mss: 1460 } })
-  peer.takeAll()
-  const host = peer.host
-  const channel = host.channels.channels()[0]
-  if (channel === undefined) return yield* Effect.die("no channel for the established connection")
+  const base = yield* establishedWithChannel
+  const { peer, host } = base
   const classifier = host.channels.classifierFor(peer.device)
   /** What the driver's NAPI poll does with a received frame: the classifier, then (if it declines) the link layer. */
   const arrive = (frame: Uint8Array): "fast" | "slow" => {
@@ -36,7 +30,7 @@ const established = Effect.gen(function*() {
   const endBatch = () => classifier.batchDone()
   /** The order TCP input ran segments in: "channel" or "slow", with their lengths. */
   const inputs = () => host.trace.records().filter((r) => r.stage === "tcp-rcv").map((r) => `${r.detail} ${r.length}`)
-  return { peer, host, connection, channel, arrive, endBatch, inputs }
+  return { ...base, arrive, endBatch, inputs }
 })
 
 describe("net channels: ordering and teardown", () => {

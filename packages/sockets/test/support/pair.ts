@@ -7,7 +7,7 @@ import type { Wire } from "@netstack/device"
 import type { EthernetDevice, NetDevice } from "@netstack/l2"
 import type { TcpSettings } from "@netstack/l4"
 import { makeSockets, type SocketsShape } from "@netstack/sockets"
-import { type Host, Network } from "@netstack/stack"
+import { type Host, Network, whileClockAdvances } from "@netstack/stack"
 import { Duration, Effect, Random, type Scope } from "effect"
 import { TestClock } from "effect/testing"
 
@@ -22,15 +22,31 @@ export interface Pair {
   readonly devB: EthernetDevice
 }
 
-/** a and b joined by a wire with a 1 ms delay each way. */
-export const pair = (options: { readonly tcp?: Partial<TcpSettings>; readonly delayMillis?: number } = {}): Effect.Effect<Pair, unknown, Scope.Scope> =>
+/** a and b joined by a wire with a 1 ms delay each way; `netChannels` turns net channels on at both. */
+export const pair = (
+  options: { readonly tcp?: Partial<TcpSettings>; readonly delayMillis?: number; readonly netChannels?: boolean } = {}
+): Effect.Effect<Pair, unknown, Scope.Scope> =>
   Effect.gen(function*() {
     const net = Network.make()
-    const settings = options.tcp === undefined ? {} : { tcp: options.tcp }
+    const settings = { ...(options.tcp === undefined ? {} : { tcp: options.tcp }), netChannels: options.netChannels ?? false }
     const a = yield* net.host("a", settings)
     const b = yield* net.host("b", settings)
     const link = yield* net.link(a, b, { a: "10.0.0.1/24", b: "10.0.0.2/24", impairments: { delay: Duration.millis(options.delayMillis ?? 1) } })
     return { a, b, sa: makeSockets(a), sb: makeSockets(b), wire: link.wire, devA: link.a, devB: link.b }
+  })
+
+/** Sockets connected a → b (port 80), the server's end accepted; `netChannels` as for `pair`. */
+export const connected = (options: { readonly sendBuffer?: number; readonly netChannels?: boolean } = {}) =>
+  Effect.gen(function*() {
+    const p = yield* pair({ netChannels: options.netChannels ?? false })
+    const listener = yield* p.sb.listen({ port: 80 })
+    const ends = yield* whileClockAdvances(Effect.gen(function*() {
+      const client = yield* p.sa.connect({ address: "10.0.0.2", port: 80 }, options.sendBuffer === undefined ? {} : { sendBuffer: options.sendBuffer })
+      const server = yield* p.sb.accept(listener)
+      return { client, server }
+    }))
+    if (ends._tag === "Failure") return yield* Effect.die(ends.failure)
+    return { ...p, listener, ...ends.success }
   })
 
 /** `n` bytes of a pattern that depends on `seed`. */
