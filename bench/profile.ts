@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { type ProfileSummary, summarizeProfile } from "./report/profile-summary.ts"
 import { profileMarkdown } from "./report/markdown.ts"
-import { netstackTransfer } from "./transfer.ts"
+import { warmNetstack } from "./transfer.ts"
 
 /**
  * Runs `body` under the V8 sampling profiler (one sample every
@@ -37,11 +37,15 @@ export const profile = async (subject: string, body: () => Promise<unknown>, int
   }
 }
 
-/** A profile of one in-process TCP bulk transfer of `total` bytes between two hosts, after a warm-up transfer. */
+/** A profile of one in-process TCP bulk transfer of `total` bytes between two hosts, on a network warmed by a first transfer. */
 export const profileTransfer = async (mtu: number, offloaded: boolean, total: number, top = 15): Promise<ProfileSummary> => {
-  await netstackTransfer(mtu, offloaded, Math.min(total, 16 * 1024 * 1024))
+  const bed = await warmNetstack(mtu, offloaded, total)
   const subject = `netstack TCP bulk, ${total / 1024 / 1024} MiB, MTU ${mtu}, ${offloaded ? "TSO/GRO/checksum offload" : "software checksums and GSO"}`
-  return profile(subject, () => netstackTransfer(mtu, offloaded, total), 200, top)
+  try {
+    return await profile(subject, () => bed.transfer(total), 200, top)
+  } finally {
+    await bed.close()
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

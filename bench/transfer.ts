@@ -8,7 +8,7 @@
  */
 import { createServer, connect as nodeConnect, type Socket } from "node:net"
 import { Network, type TcpConnection } from "@netstack/stack"
-import { Effect, Fiber } from "effect"
+import { Effect, Exit, Fiber, Scope } from "effect"
 
 const CHUNK = 64 * 1024
 
@@ -24,59 +24,105 @@ export const countReceived = (connection: TcpConnection, buffer: Uint8Array): Ef
     return received
   })
 
+/** Two hosts in one process joined by one link, kept up across transfers (see `openNetstack`). */
+export interface NetstackBed {
+  /**
+   * One transfer of `total` bytes split over `flows` new connections that all
+   * send at once (each `total / flows` bytes); ns per byte, from the first
+   * write (every connection established) to the last receiver reading its FIN.
+   */
+  readonly transfer: (total: number, flows?: number) => Promise<number>
+  /** Takes the network down. */
+  readonly close: () => Promise<void>
+}
+
 /**
- * One transfer of `total` bytes through netstack, split over `flows`
- * connections that all send at once (each `total / flows` bytes); ns per
- * byte, from the first write (every connection established) to the last
- * receiver reading its FIN.
+ * Hosts `a` (10.0.0.1) and `b` (10.0.0.2, listening on 5001) joined by a
+ * link of `mtu` with the offloads on or off, 4 MiB socket buffers and 1024
+ * descriptor rings. The network stays up between transfers, as a running
+ * system's does: its buffer pools and page recyclers are warm after the
+ * first transfer (the first touch of fresh memory costs a page fault, some
+ * 15 µs on these VMs, which the kernel under Node's sockets never pays).
  */
-export const netstackTransfer = (mtu: number, offloaded: boolean, total: number, flows = 1): Promise<number> =>
-  Effect.runPromise(
-    Effect.scoped(
-      Effect.gen(function*() {
-        const tcp = { sendBuffer: 4 * 1024 * 1024, receiveBuffer: 4 * 1024 * 1024 }
-        const net = Network.make()
-        const a = yield* net.host("a", { tcp })
-        const b = yield* net.host("b", { tcp })
-        const offloads = offloaded
-          ? { rxChecksum: true, txChecksum: true, tso: true, scatterGather: true }
-          : { rxChecksum: false, txChecksum: false, tso: false, scatterGather: true }
-        yield* net.link(a, b, {
-          a: "10.0.0.1/24",
-          b: "10.0.0.2/24",
-          mtu,
-          nic: { offloads, rxRingSize: 1024, txRingSize: 1024 }
+export const openNetstack = async (mtu: number, offloaded: boolean): Promise<NetstackBed> => {
+  const scope = await Effect.runPromise(Scope.make())
+  const setup = Effect.gen(function*() {
+    const tcp = { sendBuffer: 4 * 1024 * 1024, receiveBuffer: 4 * 1024 * 1024 }
+    const net = Network.make()
+    const a = yield* net.host("a", { tcp })
+    const b = yield* net.host("b", { tcp })
+    const offloads = offloaded
+      ? { rxChecksum: true, txChecksum: true, tso: true, scatterGather: true }
+      : { rxChecksum: false, txChecksum: false, tso: false, scatterGather: true }
+    yield* net.link(a, b, {
+      a: "10.0.0.1/24",
+      b: "10.0.0.2/24",
+      mtu,
+      nic: { offloads, rxRingSize: 1024, txRingSize: 1024 }
+    })
+    const listener = yield* b.listen(5001, { backlog: 1024 })
+    return { a, listener }
+  })
+  const { a, listener } = await Effect.runPromise(Scope.provide(scope)(setup))
+  // One buffer for every reader: the bytes are counted, not looked at.
+  const buffer = new Uint8Array(1024 * 1024)
+  const readAll = (connection: TcpConnection) => countReceived(connection, buffer)
+  const chunk = new Uint8Array(CHUNK).fill(0x5a)
+  const transfer = (total: number, flows = 1): Promise<number> =>
+    Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function*() {
+          const receiver = yield* Effect.forkChild(Effect.gen(function*() {
+            const readers = []
+            for (let i = 0; i < flows; i++) {
+              const connection = yield* listener.accept
+              readers.push(yield* Effect.forkChild(Effect.ensuring(readAll(connection), connection.close())))
+            }
+            let received = 0
+            for (const reader of readers) received += yield* Fiber.join(reader)
+            return received
+          }))
+          const connections: Array<TcpConnection> = []
+          for (let i = 0; i < flows; i++) connections.push(yield* a.connect("10.0.0.2", 5001, {}))
+          const per = Math.floor(total / flows)
+          const writeAll = (connection: TcpConnection) =>
+            Effect.gen(function*() {
+              for (let sent = 0; sent < per; sent += CHUNK) yield* connection.write(per - sent >= CHUNK ? chunk : chunk.subarray(0, per - sent))
+              yield* connection.shutdown()
+            })
+          const t0 = performance.now()
+          yield* Effect.forEach(connections, writeAll, { concurrency: "unbounded", discard: true })
+          const received = yield* Fiber.join(receiver)
+          const ns = ((performance.now() - t0) * 1e6) / received
+          for (const connection of connections) yield* connection.close()
+          if (received !== per * flows) return yield* Effect.die(`received ${received} of ${per * flows} bytes`)
+          return ns
         })
-        const listener = yield* b.listen(5001, { backlog: Math.max(128, flows) })
-        // One buffer for every reader: the bytes are counted, not looked at.
-        const buffer = new Uint8Array(1024 * 1024)
-        const readAll = (connection: TcpConnection) => countReceived(connection, buffer)
-        const receiver = yield* Effect.forkChild(Effect.gen(function*() {
-          if (flows === 1) return yield* readAll(yield* listener.accept)
-          const readers = []
-          for (let i = 0; i < flows; i++) readers.push(yield* Effect.forkChild(readAll(yield* listener.accept)))
-          let received = 0
-          for (const reader of readers) received += yield* Fiber.join(reader)
-          return received
-        }))
-        const connections: Array<TcpConnection> = []
-        for (let i = 0; i < flows; i++) connections.push(yield* a.connect("10.0.0.2", 5001, {}))
-        const per = Math.floor(total / flows)
-        const chunk = new Uint8Array(CHUNK).fill(0x5a)
-        const writeAll = (connection: TcpConnection) =>
-          Effect.gen(function*() {
-            for (let sent = 0; sent < per; sent += CHUNK) yield* connection.write(per - sent >= CHUNK ? chunk : chunk.subarray(0, per - sent))
-            yield* connection.shutdown()
-          })
-        const t0 = performance.now()
-        yield* Effect.forEach(connections, writeAll, { concurrency: "unbounded", discard: true })
-        const received = yield* Fiber.join(receiver)
-        const ns = ((performance.now() - t0) * 1e6) / received
-        if (received !== per * flows) return yield* Effect.die(`received ${received} of ${per * flows} bytes`)
-        return ns
-      })
+      )
     )
-  )
+  return { transfer, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
+
+/** One transfer through netstack on a network of its own, brought up for it (cold memory: see `openNetstack`). */
+export const netstackTransfer = async (mtu: number, offloaded: boolean, total: number, flows = 1): Promise<number> => {
+  const bed = await openNetstack(mtu, offloaded)
+  try {
+    return await bed.transfer(total, flows)
+  } finally {
+    await bed.close()
+  }
+}
+
+/**
+ * Transfers through netstack on one network kept up across them: a warm-up
+ * transfer of `warmUp` bytes first (not timed), so pools and recyclers are
+ * warm, then `bed.transfer` is the steady state.
+ */
+export const warmNetstack = async (mtu: number, offloaded: boolean, warmUp: number, flows = 1): Promise<NetstackBed> => {
+  const bed = await openNetstack(mtu, offloaded)
+  await bed.transfer(warmUp, flows)
+  return bed
+}
 
 /**
  * The same transfer through Node's `net` over the kernel's loopback, over

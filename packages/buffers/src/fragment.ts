@@ -5,8 +5,13 @@
  */
 import type { SharedBytes } from "./shared-bytes.ts"
 
-/** The most fragments one packet carries, as the kernel's `MAX_SKB_FRAGS`. */
-export const MAX_FRAGMENTS = 17
+/**
+ * The most fragments one packet carries: the kernel's `MAX_SKB_FRAGS` at
+ * its largest setting (`CONFIG_MAX_SKB_FRAGS=45`, made for BIG TCP), so GRO
+ * can merge a full 64 KiB of 1448-byte segments (45 of them) into one packet
+ * without a `frag_list`.
+ */
+export const MAX_FRAGMENTS = 45
 
 /** One scatter-gather page: `length` bytes of `storage` starting at `offset`. */
 export interface Fragment {

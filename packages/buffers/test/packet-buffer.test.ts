@@ -11,6 +11,7 @@ import {
   HeadroomExceeded,
   InvalidLength,
   LengthExceeded,
+  MAX_FRAGMENTS,
   NonLinear,
   NotEmpty,
   OutOfRange,
@@ -134,7 +135,7 @@ const applyModel = (m: Model, o: Op): string | undefined => {
     }
     case "fragment":
       if (o.bytes.length === 0) return undefined
-      if (m.frags.length >= 17) return "TooManyFragments"
+      if (m.frags.length >= MAX_FRAGMENTS) return "TooManyFragments"
       m.frags.push([...o.bytes])
       return undefined
     case "mayPull":

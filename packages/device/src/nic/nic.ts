@@ -44,7 +44,7 @@ import { NicErrorStats, type NicStatsSnapshot, RxQueueStats, snapshotStats, TxQu
 const LINK_OVERHEAD = 18
 /** The shortest frame that holds an Ethernet header. */
 const MIN_FRAME = 14
-/** Frames a transmit engine sends before yielding to the other fibers (when it has no line rate to pace it). */
+/** Wire frames a transmit engine sends before yielding to the other fibers (when it has no line rate to pace it). */
 const TX_BURST = 64
 
 /** Chooses the receive queue of a frame and reports the hash it used (RSS), or 0 for "no hash". */
@@ -166,6 +166,8 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
           yield* Latch.await(doorbell)
           Latch.closeUnsafe(doorbell)
           let sent = 0
+          // Wire frames since the engine last yielded: a TSO super-packet counts as every frame it is cut into.
+          let burst = 0
           for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
             const support = port?.offloadSupport?.() ?? NO_OFFLOAD_SUPPORT
             const frames = linkUp ? wireFrames(packet, offloads, support, dma) : []
@@ -175,6 +177,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
               stats.packets++
               stats.bytes += packet.length
               if (trace.enabled) trace.record("device-tx", packet, where, `${frames.length} frame(s)`)
+              burst += frames.length
               for (const frame of frames) {
                 stats.wireFrames++
                 const bytes = frame.bytes
@@ -187,7 +190,8 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
             sent++
             // A NIC without a line rate still takes turns with the rest of the machine: after a burst it lets the
             // other fibers (the receiver's NAPI, this host's completion handling) run, as a real link's pacing would.
-            if (sent % TX_BURST === 0 && ring.peek() !== undefined) {
+            if (burst >= TX_BURST && ring.peek() !== undefined) {
+              burst = 0
               coalescer.txEvent()
               yield* Effect.yieldNow
             }

@@ -190,7 +190,7 @@ export class TcpConnection {
   setSendBuffer(bytes: number): void {
     const tcb = this.tcb
     tcb.send.capacity = Math.max(1, Math.floor(bytes))
-    if (tcb.send.free > 0) Latch.openUnsafe(tcb.writable)
+    if (tcb.send.writeSpace) Latch.openUnsafe(tcb.writable)
   }
 
   /**

@@ -266,7 +266,7 @@ const synchronizedOrReceived = (tcb: Tcb, seg: Segment, packet: PacketBuffer, no
   processAck(tcb, seg, windowChanged)
   if (tcb.state === "CLOSED") return
   if (tcb.sndUna === tcb.sndMax) persistAnswered(tcb)
-  if (tcb.sndUna !== before && tcb.send.free > 0) Latch.openUnsafe(tcb.writable)
+  if (tcb.sndUna !== before && tcb.send.writeSpace) Latch.openUnsafe(tcb.writable)
   if (tcb.finAcked) {
     if (tcb.state === "FIN-WAIT-1") {
       tcb.state = "FIN-WAIT-2"

@@ -50,6 +50,19 @@ export class SendBuffer {
     return Math.max(0, this.capacity - this.held)
   }
 
+  /**
+   * Whether a writer waiting for room should be woken: the room is at least
+   * half of what is held (Linux `sk_stream_is_writeable`: free space ≥
+   * `sk_stream_min_wspace`), so a full buffer wakes its writer once a third
+   * of it is free. Waking on every ACK instead would have the writer add a
+   * few segments at a time, each write ending in a push: small GSO
+   * super-packets and GRO batches, and one ACK per few segments.
+   */
+  get writeSpace(): boolean {
+    const free = this.free
+    return free > 0 && free >= this.held / 2
+  }
+
   /** Appends up to `free` bytes of `data[from, to)`; returns how many were taken. */
   write(data: Uint8Array, from = 0, to = data.length): number {
     const n = Math.min(to - from, this.free)

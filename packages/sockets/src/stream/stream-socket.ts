@@ -304,7 +304,7 @@ export class StreamSocket implements Pollable {
     if (receiveShut) mask |= IN | RDHUP
     if (tcb.receive.length > 0) mask |= IN
     if (sendShut) mask |= OUT
-    else if (canSend(state) && tcb.send.free >= tcb.send.length >> 1 && tcb.send.free > 0) mask |= OUT
+    else if (canSend(state) && tcb.send.writeSpace) mask |= OUT
     return mask
   }
 
