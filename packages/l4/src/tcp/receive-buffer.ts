@@ -188,10 +188,24 @@ export class ReceiveBuffer {
   }
 }
 
-/** One out-of-order run of received bytes: `[seq, seq + data.length)`. */
+/** One copied piece of an out-of-order run; the pieces of a run are linked in sequence order. */
+interface Chunk {
+  readonly bytes: Uint8Array
+  next: Chunk | undefined
+}
+
+/**
+ * One out-of-order run: the contiguous bytes `[seq, seq + length)`, held as
+ * the pieces copied in (`head` to `tail`, `chunks` of them).
+ */
 interface Run {
   seq: number
-  data: Uint8Array
+  length: number
+  head: Chunk
+  tail: Chunk
+  chunks: number
+  /** False once drained or joined into a neighbour (`recent` lets such runs go). */
+  live: boolean
 }
 
 /** A SACK block: `[left, right)` in sequence space (RFC 2018 §3). */
@@ -203,20 +217,41 @@ export interface SackBlock {
 /** What `ReassemblyQueue.insert` did with a segment's bytes. */
 export type InsertResult = "queued" | "duplicate" | "pruned"
 
+/** Bytes of capacity per chunk the queue may hold: MSS-sized pieces reach the byte bound first. */
+const BYTES_PER_CHUNK = 512
+
+/** Runs remembered for the SACK option, most recently changed first (more than any option carries). */
+const RECENT_RUNS = 8
+
 /**
- * Out-of-order data above RCV.NXT, kept as copied runs, sorted and without
- * overlap, bounded in bytes and runs. It remembers which runs changed most
- * recently for the SACK option: the first block contains the most recently
- * received segment, then the other most recently changed runs (RFC 2018 §4).
+ * Out-of-order data above RCV.NXT, kept as sorted, disjoint runs of copied
+ * pieces. Like Linux's out-of-order queue (`tcp_data_queue_ofo`, which
+ * coalesces adjacent segments), a piece that starts where a run ends is
+ * appended to it, one that ends where a run starts is put in front of it,
+ * and one filling a hole joins its two neighbours: there is one run per
+ * hole, not per segment, so a whole window fits behind one loss.
+ *
+ * Bounded in bytes (`capacityBytes`, the free receive window), in runs
+ * (`maxRuns`: a peer spraying tiny disjoint segments) and in chunks
+ * (`maxChunks`: a peer sending tiny adjacent segments); a segment that would
+ * pass a bound is not queued (the sender retransmits it).
+ *
+ * It remembers which runs changed most recently for the SACK option: the
+ * first block contains the most recently received segment, then the other
+ * most recently changed runs (RFC 2018 §4).
  */
 export class ReassemblyQueue {
+  /** Sorted by sequence number; never two adjacent or overlapping. */
   private runs: Array<Run> = []
-  /** Left edges of runs, most recently changed first. */
-  private recent: Array<number> = []
+  /** Runs, most recently changed first (at most `RECENT_RUNS`; a run no longer live is skipped). */
+  private recent: Array<Run> = []
   private held = 0
+  private chunksHeld = 0
+  /** The new pieces of the segment being inserted, as `from, to` pairs (kept to avoid an allocation per segment). */
+  private readonly cuts: Array<number> = []
   /** Bytes it may hold (the free receive window). */
   capacityBytes: number
-  /** Runs it may hold (small segments cost a run each). */
+  /** Disjoint runs it may hold (each hole between them costs one). */
   readonly maxRuns: number
   /** A duplicate to report first in the next SACK option (D-SACK, RFC 2883 §4), if any. */
   private dsack: SackBlock | undefined = undefined
@@ -229,6 +264,21 @@ export class ReassemblyQueue {
   /** Bytes held. */
   get length(): number {
     return this.held
+  }
+
+  /** Disjoint runs held: one per hole above RCV.NXT (each run has one below it). */
+  get runCount(): number {
+    return this.runs.length
+  }
+
+  /** Copied pieces held, over all runs. */
+  get chunkCount(): number {
+    return this.chunksHeld
+  }
+
+  /** Pieces it may hold: one per `BYTES_PER_CHUNK` of capacity, and at least one per run. */
+  get maxChunks(): number {
+    return Math.max(this.maxRuns, Math.ceil(this.capacityBytes / BYTES_PER_CHUNK))
   }
 
   /** True when nothing is queued. */
@@ -246,42 +296,112 @@ export class ReassemblyQueue {
     return this.runs[0]?.seq
   }
 
+  /** The highest sequence number held plus one, if anything is held. */
+  get end(): number | undefined {
+    const last = this.runs[this.runs.length - 1]
+    return last === undefined ? undefined : seqAdd(last.seq, last.length)
+  }
+
   /**
    * Queues packet bytes `[offset, offset + length)` (from `data`) that start
-   * at `seq` above `rcvNxt`: only bytes not already held are kept. Runs that
-   * would exceed the bounds are not queued (the sender retransmits them).
+   * at `seq` above `rcvNxt`: only bytes not already held are kept, joined to
+   * the runs they touch. A segment that would pass a bound is not queued.
    */
   insert(seq: number, packet: PacketBuffer, offset: number, length: number, rcvNxt: number): InsertResult {
     let start = seq
-    let end = seqAdd(seq, length)
+    const end = seqAdd(seq, length)
     if (seqLe(end, rcvNxt)) return "duplicate"
     if (seqLt(start, rcvNxt)) start = rcvNxt
-    // Cut the new bytes against every run they overlap, keeping the pieces that are new.
-    const pieces: Array<readonly [number, number]> = []
+    const runs = this.runs
+    // runs[lo, hi) overlap [start, end) or touch it: with the new bytes they become one run.
+    let lo = this.firstEndingAfter(start)
+    const before = runs[lo - 1]
+    if (before !== undefined && seqAdd(before.seq, before.length) === start) lo--
+    // Cut the new bytes against the runs they overlap, keeping the pieces that are new.
+    const cuts = this.cuts
+    cuts.length = 0
+    let added = 0
     let cursor = start
-    for (const run of this.runs) {
-      const runEnd = seqAdd(run.seq, run.data.length)
-      if (seqLe(runEnd, cursor)) continue
-      if (seqGe(run.seq, end)) break
-      if (seqLt(cursor, run.seq)) pieces.push([cursor, run.seq])
-      cursor = seqMax(cursor, runEnd)
-      if (seqGe(cursor, end)) break
+    let hi = lo
+    for (; hi < runs.length; hi++) {
+      const run = runs[hi]
+      if (run === undefined || seqGt(run.seq, end)) break
+      if (seqLt(cursor, run.seq)) {
+        cuts.push(cursor, run.seq)
+        added += seqDiff(run.seq, cursor)
+      }
+      cursor = seqMax(cursor, seqAdd(run.seq, run.length))
     }
-    if (seqLt(cursor, end)) pieces.push([cursor, end])
-    if (pieces.length === 0) {
+    if (seqLt(cursor, end)) {
+      cuts.push(cursor, end)
+      added += seqDiff(end, cursor)
+    }
+    const pieces = cuts.length / 2
+    if (pieces === 0) {
       this.dsack = { left: start, right: end }
       return "duplicate"
     }
-    let added = 0
-    for (const [from, to] of pieces) added += seqDiff(to, from)
-    if (this.held + added > this.capacityBytes || this.runs.length + pieces.length > this.maxRuns) return "pruned"
-    for (const [from, to] of pieces) {
-      const data = new Uint8Array(seqDiff(to, from))
-      packet.copyOut(offset + seqDiff(from, seq), data.length, data)
-      this.insertRun({ seq: from, data })
+    const runsAfter = runs.length - (hi - lo) + 1
+    if (
+      this.held + added > this.capacityBytes || runsAfter > this.maxRuns || this.chunksHeld + pieces > this.maxChunks
+    ) return "pruned"
+    // Link the runs and the new pieces in sequence order.
+    let head: Chunk | undefined
+    let tail: Chunk | undefined
+    let left = start
+    let total = 0
+    let chunks = 0
+    let r = lo
+    let p = 0
+    while (r < hi || p < cuts.length) {
+      const run = r < hi ? runs[r] : undefined
+      const from = cuts[p]
+      let first: Chunk
+      let last: Chunk
+      let at: number
+      if (run !== undefined && (from === undefined || seqLt(run.seq, from))) {
+        first = run.head
+        last = run.tail
+        at = run.seq
+        total += run.length
+        chunks += run.chunks
+        r++
+      } else {
+        const to = cuts[p + 1]
+        if (from === undefined || to === undefined) break
+        const bytes = new Uint8Array(seqDiff(to, from))
+        packet.copyOut(offset + seqDiff(from, seq), bytes.length, bytes)
+        first = last = { bytes, next: undefined }
+        at = from
+        total += bytes.length
+        chunks++
+        p += 2
+      }
+      if (tail === undefined) left = at
+      else tail.next = first
+      head ??= first
+      tail = last
+    }
+    if (head === undefined || tail === undefined) return "pruned" // not reached: there is a piece at least
+    let target = hi > lo ? runs[lo] : undefined
+    if (target === undefined) {
+      target = { seq: left, length: total, head, tail, chunks, live: true }
+      runs.splice(lo, 0, target)
+    } else {
+      target.seq = left
+      target.length = total
+      target.head = head
+      target.tail = tail
+      target.chunks = chunks
+      for (let i = lo + 1; i < hi; i++) {
+        const joined = runs[i]
+        if (joined !== undefined) joined.live = false
+      }
+      if (hi - lo > 1) runs.splice(lo + 1, hi - lo - 1)
     }
     this.held += added
-    this.touch(start, end)
+    this.chunksHeld += pieces
+    this.touch(target)
     return "queued"
   }
 
@@ -292,29 +412,38 @@ export class ReassemblyQueue {
 
   /**
    * Takes the runs that now start at or below `rcvNxt`, in order, handing
-   * each one's bytes past `rcvNxt` to `deliver`; returns the new RCV.NXT.
+   * each one's bytes past `rcvNxt` to `deliver` (a call per piece); returns
+   * the new RCV.NXT.
    */
   drain(rcvNxt: number, deliver: (bytes: Uint8Array) => void): number {
+    const runs = this.runs
     let next = rcvNxt
-    while (this.runs.length > 0) {
-      const run = this.runs[0]
+    let taken = 0
+    for (; taken < runs.length; taken++) {
+      const run = runs[taken]
       if (run === undefined || seqGt(run.seq, next)) break
-      this.runs.shift()
-      this.held -= run.data.length
-      const end = seqAdd(run.seq, run.data.length)
-      if (seqGt(end, next)) {
-        deliver(run.data.subarray(seqDiff(next, run.seq)))
-        next = end
+      let at = run.seq
+      for (let chunk: Chunk | undefined = run.head; chunk !== undefined; chunk = chunk.next) {
+        const chunkEnd = seqAdd(at, chunk.bytes.length)
+        if (seqGt(chunkEnd, next)) deliver(seqLt(at, next) ? chunk.bytes.subarray(seqDiff(next, at)) : chunk.bytes)
+        at = chunkEnd
       }
+      next = seqMax(next, at)
+      this.held -= run.length
+      this.chunksHeld -= run.chunks
+      run.live = false
     }
-    this.recent = this.recent.filter((left) => this.runs.some((r) => r.seq === left))
+    if (taken > 0) {
+      runs.splice(0, taken)
+      this.recent = this.recent.filter((run) => run.live)
+    }
     return next
   }
 
   /**
    * The SACK blocks to send (RFC 2018 §4): a pending D-SACK first (RFC 2883
-   * §4, reported once), then the runs, most recently changed first,
-   * adjacent runs reported as one block, at most `max` blocks.
+   * §4, reported once), then the runs, most recently changed first, at most
+   * `max` blocks.
    */
   sackBlocks(max: number): ReadonlyArray<SackBlock> {
     const out: Array<SackBlock> = []
@@ -329,81 +458,66 @@ export class ReassemblyQueue {
       if (holding !== undefined) out.push(holding)
       this.dsack = undefined
     }
-    for (const left of this.recent) {
+    for (const run of this.recent) {
       if (out.length >= max) break
-      const block = this.blockAround(left)
-      if (block !== undefined && !out.some((b, i) => i >= firstRun && b.left === block.left && b.right === block.right)) out.push(block)
+      if (!run.live) continue
+      const right = seqAdd(run.seq, run.length)
+      if (!out.some((b, i) => i >= firstRun && b.left === run.seq && b.right === right)) {
+        out.push({ left: run.seq, right })
+      }
     }
     return out
   }
 
   /** Drops every queued run (RFC 2018 §8 reneging; a reset). */
   clear(): void {
+    for (const run of this.runs) run.live = false
     this.runs = []
     this.recent = []
     this.held = 0
+    this.chunksHeld = 0
     this.dsack = undefined
-  }
-
-  private insertRun(run: Run): void {
-    let i = this.runs.length
-    while (i > 0 && seqGt(this.runs[i - 1]?.seq ?? run.seq, run.seq)) i--
-    this.runs.splice(i, 0, run)
-  }
-
-  /** Marks the block containing `[start, end)` as the most recently changed. */
-  private touch(start: number, end: number): void {
-    const block = this.blockAround(start) ?? { left: start, right: end }
-    this.recent = [block.left, ...this.recent.filter((left) => left !== block.left && this.blockAround(left)?.left !== block.left)]
-    if (this.recent.length > 8) this.recent.length = 8
-  }
-
-  /** The contiguous extent of runs containing sequence `seq` (adjacent runs joined), if any. */
-  private blockAround(seq: number): SackBlock | undefined {
-    const i = this.runs.findIndex((r) => seqLe(r.seq, seq) && seqLt(seq, seqAdd(r.seq, r.data.length)))
-    if (i < 0) return undefined
-    let lo = i
-    let hi = i
-    while (lo > 0) {
-      const prev = this.runs[lo - 1]
-      const cur = this.runs[lo]
-      if (prev === undefined || cur === undefined || seqAdd(prev.seq, prev.data.length) !== cur.seq) break
-      lo--
-    }
-    while (hi < this.runs.length - 1) {
-      const cur = this.runs[hi]
-      const next = this.runs[hi + 1]
-      if (cur === undefined || next === undefined || seqAdd(cur.seq, cur.data.length) !== next.seq) break
-      hi++
-    }
-    const left = this.runs[lo]
-    const right = this.runs[hi]
-    if (left === undefined || right === undefined) return undefined
-    return { left: left.seq, right: seqAdd(right.seq, right.data.length) }
-  }
-
-  /** The highest sequence number held plus one, if anything is held. */
-  get end(): number | undefined {
-    const last = this.runs[this.runs.length - 1]
-    return last === undefined ? undefined : seqAdd(last.seq, last.data.length)
   }
 
   /** Whether `[seq, end)` is wholly held. */
   holds(seq: number, end: number): boolean {
-    let cursor = seq
-    for (const run of this.runs) {
-      const runEnd = seqAdd(run.seq, run.data.length)
-      if (seqLe(runEnd, cursor)) continue
-      if (seqGt(run.seq, cursor)) return false
-      cursor = seqMax(cursor, runEnd)
-      if (seqGe(cursor, end)) return true
-    }
-    return seqGe(cursor, end)
+    if (seqGe(seq, end)) return true
+    const run = this.runs[this.firstEndingAfter(seq)]
+    return run !== undefined && seqLe(run.seq, seq) && seqLe(end, seqAdd(run.seq, run.length))
   }
 
   /** The lowest of `seq` and the queue's first run (for tests and `ss`). */
   lowest(seq: number): number {
     const first = this.first
     return first === undefined ? seq : seqMin(seq, first)
+  }
+
+  /** Marks `run` as the most recently changed (RFC 2018 §4: it holds the latest segment). */
+  private touch(run: Run): void {
+    const recent = this.recent
+    if (recent[0] === run && recent.every((r) => r.live)) return
+    this.recent = [run, ...recent.filter((r) => r !== run && r.live)]
+    if (this.recent.length > RECENT_RUNS) this.recent.length = RECENT_RUNS
+  }
+
+  /** The run containing sequence `seq`, as a block, if any. */
+  private blockAround(seq: number): SackBlock | undefined {
+    const run = this.runs[this.firstEndingAfter(seq)]
+    if (run === undefined || seqGt(run.seq, seq)) return undefined
+    return { left: run.seq, right: seqAdd(run.seq, run.length) }
+  }
+
+  /** The index of the first run that ends after `seq` (the runs' length if none): a binary search. */
+  private firstEndingAfter(seq: number): number {
+    const runs = this.runs
+    let lo = 0
+    let hi = runs.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const run = runs[mid]
+      if (run !== undefined && seqLe(seqAdd(run.seq, run.length), seq)) lo = mid + 1
+      else hi = mid
+    }
+    return lo
   }
 }
