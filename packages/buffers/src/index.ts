@@ -36,7 +36,7 @@ export {
 } from "./errors.ts"
 export { formatLayout, hexdump } from "./format.ts"
 export { type Fragment, MAX_FRAGMENTS } from "./fragment.ts"
-export { ChecksumState, type GsoType, PacketMetadata, type PacketType, UNSET_OFFSET } from "./metadata.ts"
+export { ChecksumState, type GsoType, PacketMetadata, type PacketType, type TxOwner, UNSET_OFFSET } from "./metadata.ts"
 export { PacketBuffer, type SegmentVisitor } from "./packet-buffer.ts"
 export { resolvePartialChecksum } from "./partial-checksum.ts"
 export { BufferPool, type BufferPoolOptions, type BufferPoolStats } from "./pool.ts"

@@ -38,6 +38,16 @@ export const ChecksumState = {
 /** Segmentation offload type of a super-packet, as the kernel's `SKB_GSO_*`. */
 export type GsoType = "none" | "tcpv4" | "tcpv6" | "udp"
 
+/**
+ * Who is told when a packet it sent is done with: transmitted and released
+ * by the driver, or dropped (the kernel's `skb->destructor` with `skb->sk`,
+ * as TCP's `tcp_wfree` for TCP small queues). `charge` is what the packet
+ * was charged when it was sent.
+ */
+export interface TxOwner {
+  readonly txDone: (charge: number) => void
+}
+
 /** Value of a header offset that has not been set. */
 export const UNSET_OFFSET = -1
 
@@ -77,6 +87,14 @@ export class PacketMetadata {
   transportHeader = UNSET_OFFSET
   /** The packet's id in the network trace, 0 when tracing did not see it. */
   traceId = 0
+  /**
+   * The sender to tell when the packet is released (`TxOwner`), with the
+   * charge to give back. Not copied to clones or copies (as `skb_clone`
+   * leaves the destructor behind); GSO hands it on to the segments, each
+   * charged its share.
+   */
+  txOwner: TxOwner | undefined = undefined
+  txCharge = 0
 
   /** An independent copy of every field. */
   clone(): PacketMetadata {

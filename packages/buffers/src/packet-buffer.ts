@@ -521,7 +521,8 @@ export class PacketBuffer {
 
   /**
    * Drops this descriptor's references on its bytes; the last reference returns
-   * pooled storage to its pool. A second call returns `BufferReleased` and
+   * pooled storage to its pool. A packet with a sender (`meta.txOwner`) gives
+   * the sender its charge back. A second call returns `BufferReleased` and
    * changes nothing.
    */
   release(): BufferReleased | undefined {
@@ -531,6 +532,13 @@ export class PacketBuffer {
     this.releaseFragments()
     this.dataOffset = 0
     this.tailOffset = 0
+    const meta = this.meta
+    const owner = meta.txOwner
+    if (owner !== undefined) {
+      // The sender's destructor (`skb->destructor`): its charge comes back.
+      meta.txOwner = undefined
+      owner.txDone(meta.txCharge)
+    }
     return undefined
   }
 

@@ -497,9 +497,32 @@ describe("segmentTcp", () => {
     packet.release()
   })
 
+  it("hands the sender's charge on to the segments, each its payload's share, given back once each is released", () => {
+    const payload = payloadOf(5000, 13)
+    const packet = superPacket(spec4, payload, 1448, "partial")
+    const returned: Array<number> = []
+    packet.meta.txOwner = { txDone: (charge) => void returned.push(charge) }
+    packet.meta.txCharge = payload.length
+    const segments = segmentsOf(segmentTcp(packet, { checksum: "full" }))
+    expect(segments.map((s) => s.meta.txCharge)).toEqual([1448, 1448, 1448, 656])
+    // The super-packet gave its charge away: releasing it returns nothing.
+    packet.release()
+    expect(returned).toEqual([])
+    // A clone (a capture's copy) carries no charge.
+    const clone = segments[0].clone()
+    if (!(clone instanceof PacketBuffer)) return expect.fail("released")
+    expect(clone.meta.txOwner).toBeUndefined()
+    clone.release()
+    for (const s of segments) s.release()
+    expect(returned).toEqual([1448, 1448, 1448, 656])
+    // A second release gives nothing back again.
+    segments[0].release()
+    expect(returned.length).toBe(4)
+  })
+
   it("copies only a segment whose payload spans more than MAX_FRAGMENTS runs", () => {
-    const payload = payloadOf(18 * 10, 11)
-    // 18 runs: 10 linear bytes and 17 fragments of 10 bytes; one segment takes them all.
+    const payload = payloadOf((MAX_FRAGMENTS + 1) * 10, 11)
+    // MAX_FRAGMENTS + 1 runs: 10 linear bytes and MAX_FRAGMENTS fragments of 10 bytes; one segment takes them all.
     const packet = superPacket(spec4, payload, 1000, "partial", { linear: 10, chunk: 10 })
     expect(packet.fragments.length).toBe(MAX_FRAGMENTS)
     const segments = segmentsOf(segmentTcp(packet, { checksum: "full" }))

@@ -6,7 +6,7 @@
  * input is left as it was; refusals are the preallocated defects.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ChecksumState, internetChecksum, ipv4PseudoHeaderSum, PacketBuffer } from "@netstack/buffers"
+import { ChecksumState, internetChecksum, ipv4PseudoHeaderSum, MAX_FRAGMENTS, PacketBuffer } from "@netstack/buffers"
 import { FragmentDefect, fragmentIpv4, isFragmentDefect } from "../src/fragment/index.ts"
 import { decodeIpv4Options, IPV4_HEADER_LENGTH, Ipv4HeaderFromBytes, Ipv4View, isHeaderDefect } from "@netstack/wire"
 import { Schema } from "effect"
@@ -132,12 +132,12 @@ describe("fragmentIpv4", () => {
 
   it("copies a piece's data only when it would span more than MAX_FRAGMENTS runs", () => {
     const payload = new Uint8Array(1400).map((_, i) => i * 7)
-    // 17 cuts: the linear part and 17 fragments, 18 runs under the first piece.
-    const cuts = Array.from({ length: 17 }, (_, i) => 20 + i * 20)
+    // MAX_FRAGMENTS cuts: the linear part and MAX_FRAGMENTS fragments, one run more than a piece may hold.
+    const cuts = Array.from({ length: MAX_FRAGMENTS }, (_, i) => 20 + i * 20)
     const input = datagram({ payload, cuts })
     const pieces = mustFragment(input, 1000)
     expect(pieces).toHaveLength(2)
-    expect(pieces[0].isLinear).toBe(true) // 18 runs: copied
+    expect(pieces[0].isLinear).toBe(true) // MAX_FRAGMENTS + 1 runs: copied
     expect(pieces[1].isLinear).toBe(false) // 1 run: shared
     const out = pieces.map((p) => p.toUint8Array().subarray(20))
     expect(Buffer.concat(out)).toEqual(Buffer.from(payload))

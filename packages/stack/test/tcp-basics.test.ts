@@ -104,4 +104,41 @@ describe("TCP basics", () => {
       expect(link.b.driver.nic.stats()["rx_missed_errors"]).toBe(0)
       expect(a.tcp.stats.RetransSegs).toBe(0)
     }))
+  it.effect("TCP small queues: a sender with a 4 MiB window keeps at most its limit below TCP, and every byte arrives", () =>
+    Effect.gen(function*() {
+      const net = Network.make()
+      const tcp = { sendBuffer: 4 * 1024 * 1024, receiveBuffer: 4 * 1024 * 1024 }
+      const a = yield* net.host("a", { tcp })
+      const b = yield* net.host("b", { tcp })
+      // A 1 Gbit/s NIC: the writer outruns the wire, so without TSQ the window's worth would wait in the qdisc and ring.
+      const nic = { offloads: { rxChecksum: true, txChecksum: true, tso: true, scatterGather: true }, linkSpeed: 1e9, txRingSize: 1024 }
+      const link = yield* net.link(a, b, { a: "10.0.0.1/24", b: "10.0.0.2/24", mtu: 1500, nic })
+      const server = yield* b.listen(80)
+      const total = 8 * 1024 * 1024
+      const serverSide = yield* Effect.forkChild(Effect.flatMap(server.accept, (conn) => conn.readAll()))
+      const limit = 256 * 1024
+      const result = yield* whileClockAdvances(Effect.scoped(Effect.gen(function*() {
+        const conn = yield* a.connect("10.0.0.2", 80)
+        let mostQueued = 0
+        let mostInQdisc = 0
+        const data = pattern(total)
+        // Sampled after every 64 KiB write: the writer runs whenever the send buffer takes more.
+        for (let at = 0; at < total; at += 65536) {
+          yield* conn.write(data.subarray(at, at + 65536))
+          mostQueued = Math.max(mostQueued, conn.tcb.queuedBytes)
+          mostInQdisc = Math.max(mostInQdisc, link.a.qdisc.length)
+        }
+        yield* conn.shutdown()
+        const received = yield* Fiber.join(serverSide)
+        return { received, mostQueued, mostInQdisc, queuedAtEnd: conn.tcb.queuedBytes, inFlight: conn.info().inFlight }
+      })), 60_000)
+      expect(result._tag).toBe("Success")
+      if (result._tag !== "Success") return
+      expect(result.success.received).toEqual(pattern(total))
+      // The limit, plus the super-packet that crossed it.
+      expect(result.success.mostQueued).toBeGreaterThan(0)
+      expect(result.success.mostQueued).toBeLessThanOrEqual(limit + 64 * 1024)
+      expect(result.success.mostInQdisc).toBeLessThan(8)
+      expect(result.success.queuedAtEnd).toBe(0)
+    }))
 })

@@ -353,6 +353,21 @@ export const segmentTcp = (packet: PacketBuffer, options: GsoOptions): ReadonlyA
     m.checksum = partial ? ChecksumState.partial(headroom + tcp, TCP_CHECKSUM_FIELD) : ChecksumState.none
     segments.push(segment)
   }
+  // The sender's charge goes with the data (as `tcp_gso_segment` moves `skb->destructor` to the segments):
+  // each segment carries its payload's share, and the super-packet, released next, none.
+  const owner = meta.txOwner
+  if (owner !== undefined) {
+    let left = meta.txCharge
+    for (let i = 0; i < count; i++) {
+      const m = segments[i].meta
+      const share = i === count - 1 ? left : Math.min(left, Math.min(mss, payloadLength - i * mss))
+      m.txOwner = owner
+      m.txCharge = share
+      left -= share
+    }
+    meta.txOwner = undefined
+    meta.txCharge = 0
+  }
   return segments
 }
 

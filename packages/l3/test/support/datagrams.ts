@@ -4,7 +4,7 @@
  * raw fragments written by hand, and a leak check over every storage a test
  * made.
  */
-import { PacketBuffer, type SharedBytes } from "@netstack/buffers"
+import { MAX_FRAGMENTS, PacketBuffer, type SharedBytes } from "@netstack/buffers"
 import { emitIpv4, type Ipv4Fields } from "@netstack/wire"
 import fc from "fast-check"
 
@@ -49,9 +49,9 @@ export const fieldsOf = (spec: DatagramSpec): Ipv4Fields => ({
  * share.
  */
 export const datagram = (spec: DatagramSpec): PacketBuffer => {
-  // At most MAX_FRAGMENTS (17) buffer fragments: the first 17 distinct cut points.
+  // At most MAX_FRAGMENTS buffer fragments: the first MAX_FRAGMENTS distinct cut points.
   const cuts = [...new Set(spec.cuts ?? [])].filter((c) => c > 0 && c < spec.payload.length).sort((a, b) => a - b)
-    .slice(0, 17)
+    .slice(0, MAX_FRAGMENTS)
   const linearEnd = cuts.length > 0 ? cuts[0] : spec.payload.length
   const packet = PacketBuffer.fromBytes(spec.payload.subarray(0, linearEnd), 64 + 60)
   const points = [...cuts, spec.payload.length]

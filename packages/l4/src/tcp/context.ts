@@ -54,6 +54,12 @@ export interface TcpHost {
   /** The connection is CLOSED: take it out of the tables. */
   readonly onClosed: (tcb: Tcb) => void
   /**
+   * A throttled connection's segments completed (TCP small queues): the host
+   * resumes its sending soon, outside the driver's completion path (Linux's
+   * TSQ tasklet), once enough of what it queued is gone.
+   */
+  readonly outputCompleted: (tcb: Tcb) => void
+  /**
    * TCP input is running (a segment is being processed, and a fiber resumed
    * by a latch it opened runs inside it): no net channel may be run now.
    */

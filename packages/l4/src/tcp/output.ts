@@ -144,6 +144,12 @@ export const transmit = (tcb: Tcb, seq: number, length: number, flags: number): 
     packet.meta.gsoSize = segmentMss
     packet.meta.gsoSegments = Math.ceil(length / segmentMss)
   }
+  if (length > 0) {
+    // Charged to the connection until the driver lets the segment go (TCP small queues, see `pushData`).
+    packet.meta.txOwner = tcb
+    packet.meta.txCharge = length
+    tcb.queuedBytes += length
+  }
   const retransmission = seqLt(seq, tcb.sndMax)
   if (retransmission) {
     tcb.host.stats.RetransSegs += Math.max(1, Math.ceil(length / tcb.mss))
@@ -254,6 +260,13 @@ export const pushData = (tcb: Tcb): boolean => {
     let length = Math.min(unsent, windowRoom, cwndBytes, superPacketBytes(tcb))
     const retransmitting = seqLt(tcb.sndNxt, tcb.sndMax)
     if (retransmitting) length = Math.min(length, seqDiff(tcb.sndMax, tcb.sndNxt), nextSackedEdge(tcb) ?? length)
+    else if (tcb.queuedBytes > outputLimit(tcb)) {
+      // TCP small queues (Linux `tcp_small_queue_check`): with this much of its data still in the qdisc and the
+      // device's ring, new data waits until segments complete (`Tcb.txDone`), so the queues below TCP stay short
+      // and the data is sent while it is still in the cache. Something is queued, so a completion will come.
+      tcb.tsqThrottled = true
+      break
+    }
     if (length < mss && length < unsent && !retransmitting) {
       // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): a partial segment only when it is all the data, or nothing is in
       // flight (the "override" case), or the window is at least half the largest the peer offered.
@@ -285,6 +298,9 @@ export const flightSize = (tcb: Tcb): number => {
 
 /** How much one super-packet carries: as much as fits an IPv4 datagram, in whole segments. */
 const superPacketBytes = (tcb: Tcb): number => Math.max(tcb.mss, Math.floor(MAX_GSO_BYTES / tcb.mss) * tcb.mss)
+
+/** TCP small queues: the data one connection may have below TCP, `limitOutputBytes` but at least two super-packets. */
+export const outputLimit = (tcb: Tcb): number => Math.max(tcb.host.settings.limitOutputBytes, 2 * superPacketBytes(tcb))
 
 /** After a timeout SND.NXT goes back to SND.UNA: don't resend what the peer SACKed (Linux `tcp_mark_head_lost`). */
 const skipSacked = (tcb: Tcb): void => {

@@ -44,6 +44,12 @@ export interface TcpSettings {
   readonly maxSynBacklog: number
   /** Connections (all states but LISTEN) a host may hold. */
   readonly maxConnections: number
+  /**
+   * TCP small queues (Linux `tcp_limit_output_bytes`): the most data bytes
+   * one connection may have queued below TCP (qdisc, driver, NIC ring) before
+   * it waits for some to be transmitted; at least two full super-packets.
+   */
+  readonly limitOutputBytes: number
 }
 
 /** Linux's defaults (buffers sized for fast in-process links). */
@@ -66,7 +72,8 @@ export const DEFAULT_TCP_SETTINGS: TcpSettings = {
   sack: true,
   synCookies: "overflow",
   maxSynBacklog: 256,
-  maxConnections: 1_000_000
+  maxConnections: 1_000_000,
+  limitOutputBytes: 256 * 1024
 }
 
 /** Why a TCP operation failed. */

@@ -6,6 +6,7 @@
  * behaviour lives in the modules that act on it (input, output, recovery,
  * timers).
  */
+import type { TxOwner } from "@netstack/buffers"
 import type { Latch } from "effect"
 import { type ChannelConsumerKind, ChannelWaiters } from "./channel-waiters.ts"
 import type { CongestionController } from "./congestion/congestion-control.ts"
@@ -78,7 +79,7 @@ export interface TimerActions {
 }
 
 /** One connection's TCB. */
-export class Tcb implements FourTuple {
+export class Tcb implements FourTuple, TxOwner {
   /** The host's TCP. */
   readonly host: TcpHost
   private currentState: TcpState = "CLOSED"
@@ -210,6 +211,12 @@ export class Tcb implements FourTuple {
   ttl: number | undefined = undefined
   /** When the oldest unacknowledged data was first sent (for the user timeout). */
   unackedSince: number | undefined = undefined
+
+  // ---- TCP small queues (Linux `tcp_small_queue_check`, `tcp_wfree`)
+  /** Data bytes of this connection's segments handed to IP and not yet released by the driver (`sk_wmem_alloc`). */
+  queuedBytes = 0
+  /** Sending stopped with too much queued below TCP; the host resumes it as segments complete (`TSQ_THROTTLED`). */
+  tsqThrottled = false
 
   // ---- ACK generation (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2)
   /** Bytes received since the last ACK sent. */
@@ -346,6 +353,12 @@ export class Tcb implements FourTuple {
   bufferOffset(seq: number): number {
     const front = this.synAcked ? this.sndUna : (this.iss + 1) >>> 0
     return (seq - front) | 0
+  }
+
+  /** One of this connection's segments was transmitted or dropped (its `TxOwner` destructor, `tcp_wfree`). */
+  txDone(charge: number): void {
+    this.queuedBytes -= charge
+    if (this.tsqThrottled) this.host.outputCompleted(this)
   }
 
   /** `a.b.c.d:p → a.b.c.d:p`, for errors and traces. */

@@ -31,7 +31,7 @@ import { IsnGenerator } from "./isn.ts"
 import { done, established } from "./lifecycle.ts"
 import { type ConnectionDefaults, Listener } from "./listener.ts"
 import { type FourTuple, TcpTables } from "./lookup.ts"
-import { HEADER_HEADROOM, headerBuffer, sendSyn } from "./output.ts"
+import { HEADER_HEADROOM, headerBuffer, outputLimit, pushData, sendSyn } from "./output.ts"
 import { makeSegment, pushHeader, readSegment, type Segment, sequenceLength } from "./segment.ts"
 import { seqAdd, seqGe, seqGt, seqLt } from "./seq.ts"
 import { DEFAULT_TCP_SETTINGS, TcpError, type TcpSettings } from "./settings.ts"
@@ -138,6 +138,9 @@ export class Tcp implements TcpHost {
   private channelHooks: TcpChannelHooks | undefined = undefined
   /** Nesting depth of TCP input (a net channel flushed before a slow-path segment runs inside it). */
   private inputDepth = 0
+  /** Throttled connections whose queues drained, waiting for `resumeThrottled` (Linux's TSQ tasklet list). */
+  private readonly tsqReady: Array<Tcb> = []
+  private tsqScheduled = false
 
   private constructor(options: TcpOptions) {
     this.ipv4 = options.ipv4
@@ -182,6 +185,28 @@ export class Tcp implements TcpHost {
   /** Hands the host's net channels the hooks they need (undefined: channels off). */
   setChannelHooks(hooks: TcpChannelHooks | undefined): void {
     this.channelHooks = hooks
+  }
+
+  /**
+   * A throttled connection's segment completed (`TcpHost.outputCompleted`):
+   * once half of its small-queue limit is gone it is resumed from the host's
+   * timer fiber, outside the driver's completion path, as Linux's `tcp_wfree`
+   * hands the socket to the TSQ tasklet.
+   */
+  outputCompleted(tcb: Tcb): void {
+    if (!tcb.tsqThrottled || tcb.queuedBytes > outputLimit(tcb) / 2) return
+    tcb.tsqThrottled = false
+    this.tsqReady.push(tcb)
+    if (this.tsqScheduled) return
+    this.tsqScheduled = true
+    this.timers.after(0, () => this.resumeThrottled())
+  }
+
+  /** Sends what the throttled connections now may (`tcp_tsq_handler`). */
+  private resumeThrottled(): void {
+    this.tsqScheduled = false
+    const ready = this.tsqReady.splice(0)
+    for (const tcb of ready) tcb.cwndLimited = pushData(tcb)
   }
 
   /** TCP input is running: see `TcpHost.inInput`. */
