@@ -7,8 +7,9 @@
  * packet on to a plain medium. Plain peers
  * get exactly what they got before. The impaired path completes the checksum
  * and drops the metadata before corrupting a frame, so the damage is caught.
- * Super-packets cross as one frame to a medium that takes them, and a NIC
- * cuts a received super-packet into segments. Captures show valid checksums.
+ * Super-packets cross as one frame to a medium that takes them; a NIC with
+ * TSO receives one whole, one without cuts it into segments. Captures show
+ * valid checksums.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { ChecksumState, ipv4PseudoHeaderSum, PacketBuffer } from "@netstack/buffers"
@@ -299,9 +300,33 @@ describe("super-packets", () => {
       expect(tcpChecksumField(frame.bytes)).toBe(ipv4PseudoHeaderSum(IP_A, IP_B, 6, 20 + payload.length))
     }))
 
-  it.effect("a NIC cuts a received super-packet into MTU-sized segments with valid checksums and the same bytes", () =>
+  it.effect("a NIC with TSO receives a super-packet whole across its buffers, with GSO metadata and a trusted checksum", () =>
     Effect.gen(function*() {
       const nic = yield* nicWithBuffers({ mac: MAC_B })
+      const payload = payloadOf(10 * 1460 + 5)
+      const superPacket = tcpFrame({ payload, checksum: "partial" }).toUint8Array()
+      nic.receive(superPacket, { flags: NEEDS_CSUM, csumStart: 34, csumOffset: 16, gsoType: "tcpv4", gsoSize: 1460, hdrLen: 54 })
+      const packets = takeAll(nic)
+      expect(packets).toHaveLength(1)
+      const packet = packets[0]
+      if (packet === undefined) throw new Error("no packet")
+      expect(packet.toUint8Array()).toEqual(superPacket)
+      // 2048-byte buffers with 64 bytes of headroom: 1,984 bytes in each.
+      expect(packet.fragments).toHaveLength(Math.ceil(superPacket.length / 1984) - 1)
+      expect(packet.meta).toMatchObject({ gsoType: "tcpv4", gsoSize: 1460, gsoSegments: 11 })
+      expect(packet.meta.checksum).toEqual(ChecksumState.partial(packet.data + 34, 16))
+      expect(nic.stats()).toMatchObject({
+        rx_gso_packets: 1, rx_gso_whole: 1, rx_gso_segmented: 0, rx_gso_segments: 0, rx_packets: 1, rx_csum_trusted: 1
+      })
+      // Without GSO metadata a frame that long is a length error, as before.
+      nic.receive(superPacket)
+      expect(nic.stats()).toMatchObject({ rx_length_errors: 1, rx_packets: 1 })
+      packet.release()
+    }))
+
+  it.effect("a NIC without TSO cuts a super-packet it is handed into MTU-sized segments with valid checksums", () =>
+    Effect.gen(function*() {
+      const nic = yield* nicWithBuffers({ mac: MAC_B, offloads: { tso: false } })
       const payload = payloadOf(10 * 1460 + 5)
       const superPacket = tcpFrame({ payload, checksum: "partial" }).toUint8Array()
       nic.receive(superPacket, { flags: NEEDS_CSUM, csumStart: 34, csumOffset: 16, gsoType: "tcpv4", gsoSize: 1460, hdrLen: 54 })
@@ -310,10 +335,9 @@ describe("super-packets", () => {
       // Each segment keeps a partial checksum (trusted, DF is set): complete it and it is valid.
       expect(segments.every((s) => s.length <= 1514 && completedChecksum(s) === "valid")).toBe(true)
       expect(concat(segments.map(tcpPayload))).toEqual(payload)
-      expect(nic.stats()).toMatchObject({ rx_gso_packets: 1, rx_gso_segments: 11, rx_packets: 11, rx_csum_trusted: 11 })
-      // Without GSO metadata a frame that long is a length error, as before.
-      nic.receive(superPacket)
-      expect(nic.stats()).toMatchObject({ rx_length_errors: 1, rx_packets: 11 })
+      expect(nic.stats()).toMatchObject({
+        rx_gso_packets: 1, rx_gso_whole: 0, rx_gso_segmented: 1, rx_gso_segments: 11, rx_packets: 11, rx_csum_trusted: 11
+      })
     }))
 
   it.effect("metadata that points outside the frame is ignored and counted; the checksum is verified instead", () =>

@@ -5,10 +5,12 @@
  * Receive (Linux's NAPI): an interrupt wakes the line's handler fiber, which
  * masks the line and schedules the line's NAPI instance on the softirq. A
  * NAPI poll first cleans the paired tx ring, then takes up to its budget of
- * done rx descriptors, refills the ring from the buffer pool, merges the batch
- * with GRO, and hands each packet to the receive handler, synchronously, as
- * the kernel's softirq does. An instance that finishes early leaves polling
- * mode and unmasks its interrupt; one that used its whole budget is polled
+ * received frames (a frame longer than one receive buffer spans several
+ * descriptors and comes back as one packet, the later buffers as fragments:
+ * virtio's mergeable receive buffers), refills every freed descriptor from
+ * the buffer pool, merges the batch with GRO, and hands each packet to the
+ * receive handler, synchronously, as the kernel's softirq does. An instance
+ * that finishes early leaves polling mode and unmasks its interrupt; one that used its whole budget is polled
  * again after the others. With net channels on, a classifier sees each
  * packet first and may take it for a connection's channel (the fast path).
  *
@@ -18,7 +20,7 @@
  * doorbell. A ring without room stops the queue (`busy`, the caller keeps the
  * packet); cleaning completions wakes it.
  */
-import { BufferPool, PacketBuffer, resolvePartialChecksum } from "@netstack/buffers"
+import { BufferPool, type BufferPoolStats, PacketBuffer, resolvePartialChecksum } from "@netstack/buffers"
 import { CurrentNetTrace, type IrqLine, Nic, type NicDevice, type NicTxQueue, segmentTcp } from "@netstack/device"
 import { isHeaderDefect } from "@netstack/wire"
 import { Context, Duration, Effect, Latch, Layer, type Scope } from "effect"
@@ -62,7 +64,17 @@ export type XmitResult = "sent" | "busy" | "dropped"
 
 /** Driver settings. */
 export interface DriverOptions {
-  /** Receive buffers preallocated in the pool (default: four rings' worth, at most 8 MiB, at least one ring). */
+  /**
+   * Bytes per receive buffer, headroom included (default: a whole frame, at
+   * least 2 KiB, while that fits a 4 KiB page, else a page). A frame longer
+   * than a buffer spans several, as TSO super-packets from a medium do: for
+   * a NIC on a TAP, 4096 lets a 64 KiB one take 17 descriptors instead of 34.
+   */
+  readonly rxBufferSize?: number
+  /**
+   * Receive buffers preallocated in the pool (default: four rings' worth, at
+   * most 8 MiB; a ring that needs more grows the pool at its first refill).
+   */
   readonly rxBuffers?: number
   /**
    * The most receive buffers the pool may grow to when packets held upstream
@@ -128,6 +140,34 @@ export interface DriverShape {
   /** Installs the net-channel classifier that sees each received packet before the handler (undefined: none). */
   readonly setClassifier: (classifier: RxClassifier | undefined) => void
   readonly stats: DriverStats
+  /** The receive buffer pool's counters (`page_pool` stats). */
+  readonly rxPoolStats: () => BufferPoolStats
+}
+
+/** Ethernet header plus one 802.1Q tag: a frame may be this much longer than the MTU. */
+const LINK_OVERHEAD = 18
+/** A page: the receive buffer size for large MTUs (Linux virtio_net's mergeable buffers are at most `PAGE_SIZE`). */
+const PAGE_SIZE = 4096
+/** Bytes the pool preallocates at most (its default `rxBuffers`). */
+const MAX_PREALLOCATED = 8 * 1024 * 1024
+
+/**
+ * The default receive buffer size, headroom included: one whole frame (at
+ * least 2 KiB) while that fits a page, else a page. Frames longer than a
+ * buffer span several (mergeable receive buffers, virtio 1.2 §5.1.6.3.2),
+ * so with larger MTUs (jumbo frames, 64 KiB links) the size need not follow
+ * the MTU and a ring costs `size × 4 KiB` instead of `size × (MTU +
+ * headroom)`: a 1024-descriptor ring on a 64 KiB-MTU link holds 4 MiB, not
+ * 67 MB whose pages are all touched the first time round. With the default
+ * headroom a page holds 4,032 bytes of frame, so a 64 KiB frame takes 17
+ * buffers (a head holding every header linearly, and 16 fragments), as it
+ * takes 17 4 KiB frags in Linux. Smaller frames keep small buffers: a
+ * packet held upstream (reassembly, socket queues) is charged its whole
+ * buffer, as Linux charges `truesize`.
+ */
+const rxBufferSize = (mtu: number, headroom: number): number => {
+  const frame = headroom + mtu + LINK_OVERHEAD
+  return frame <= PAGE_SIZE ? Math.max(2048, frame) : PAGE_SIZE
 }
 
 /** One NAPI instance: the poll of one interrupt line (its rx ring and its paired tx ring). */
@@ -167,11 +207,11 @@ const makeDriver = (
     const gro: GroStage = options.gro ?? GroEngine.make().receive
     const stats = new DriverStats()
     let classifier: RxClassifier | undefined = undefined
-    const bufferSize = Math.max(2048, headroom + config.mtu + 18)
+    const bufferSize = options.rxBufferSize ?? rxBufferSize(config.mtu, headroom)
     const ringBuffers = config.rxQueues * config.rxRingSize
-    // Preallocated: four rings' worth, but at most 8 MiB (a 64 KiB-MTU NIC gets one ring's worth); the pool grows
-    // to eight rings' worth while packets are held upstream.
-    const rxBuffers = options.rxBuffers ?? Math.min(4 * ringBuffers, Math.max(ringBuffers, Math.floor(8 * 1024 * 1024 / bufferSize)))
+    // Preallocated: four rings' worth, but at most 8 MiB; the pool grows to eight rings' worth (one buffer at a
+    // time) while the rings or packets held upstream need more.
+    const rxBuffers = options.rxBuffers ?? Math.max(1, Math.min(4 * ringBuffers, Math.floor(MAX_PREALLOCATED / bufferSize)))
     const pool = BufferPool.make({
       count: rxBuffers,
       maxCount: options.rxBuffersMax ?? Math.max(rxBuffers, 8 * ringBuffers),
@@ -226,12 +266,16 @@ const makeDriver = (
       if (batch.length === 0) return 0
       const where = `${nic.name}:${index}`
       if (trace.enabled) for (const p of batch) trace.record("napi-poll", p, where, `batch ${batch.length}/${budget}`)
+      // Super-packets the NIC received whole: GRO passes them through, so the trace does not call them merged.
+      const arrivedWhole = trace.enabled ? new Set(batch.filter((p) => p.meta.gsoSegments > 1)) : undefined
       const merged = gro(batch)
       const classifying = classifier
       let classified = 0
       for (const packet of merged) {
         if (trace.enabled) {
-          if (packet.meta.gsoSegments > 1) trace.record("gro", packet, where, `merged ${packet.meta.gsoSegments}`)
+          if (packet.meta.gsoSegments > 1 && arrivedWhole?.has(packet) !== true) {
+            trace.record("gro", packet, where, `merged ${packet.meta.gsoSegments}`)
+          }
           trace.record("receive", packet, where)
         }
         stats.delivered++
@@ -385,7 +429,8 @@ const makeDriver = (
       setClassifier: (next) => {
         classifier = next
       },
-      stats
+      stats,
+      rxPoolStats: () => pool.stats()
     }
     return shape
   })

@@ -3,10 +3,13 @@
  * frames to.
  *
  * Receive: the medium hands a frame to the NIC; the NIC picks a queue (RSS),
- * "DMAs" the frame into the buffer posted on that queue's next descriptor
- * (none posted: the frame is lost and counted as `rx_missed_errors`),
- * verifies its checksum if it has rx checksum offload, and tells the queue's
- * interrupt coalescer, which raises the interrupt line.
+ * "DMAs" the frame into the buffer posted on that queue's next descriptor, or
+ * across the next ones when it is longer than a buffer (mergeable receive
+ * buffers; not enough posted: the frame is lost and counted as
+ * `rx_missed_errors`), verifies its checksum if it has rx checksum offload,
+ * and tells the queue's interrupt coalescer, which raises the interrupt line.
+ * With rx checksumming and TSO it takes TSO super-packets from a medium whole
+ * in the same way, as one packet with GSO metadata.
  *
  * Transmit: the driver fills tx descriptors and rings the doorbell (`kick`);
  * the queue's transmit engine (a fiber) takes the ready descriptors in order,
@@ -34,7 +37,7 @@ import { micros, nowMicros } from "../time.ts"
 import { CurrentNetTrace, type NetTrace } from "../trace/net-trace.ts"
 import { coalescingProblem, InvalidNicConfig, type NicConfig, type NicOptions, type Offloads, resolveNicConfig } from "./config.ts"
 import { verifyRxChecksum } from "./rx-checksum.ts"
-import { applyRxOffload } from "./rx-offload.ts"
+import { applyRxOffload, superPacketSegments } from "./rx-offload.ts"
 import { TxDma } from "./tx-dma.ts"
 import { wireFrames } from "./tx-offload.ts"
 import { rssQueueSelector } from "./rss-selector.ts"
@@ -115,8 +118,8 @@ export interface NicDevice {
 
 /**
  * What the NIC takes from a medium: checksum metadata with rx checksumming,
- * super-packets too with TSO as well (it cuts them itself on receive, see
- * `receiveSuperPacket`). Linux's TAP maps these onto `TUN_F_CSUM`/`TUN_F_TSO4`.
+ * super-packets too with TSO as well (received whole across mergeable
+ * buffers, see `receive`). Linux's TAP maps these onto `TUN_F_CSUM`/`TUN_F_TSO4`.
  */
 const acceptedOffloads = (offloads: Offloads): OffloadSupport =>
   offloads.rxChecksum ? { checksum: true, gso: offloads.tso } : NO_OFFLOAD_SUPPORT
@@ -204,11 +207,12 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
     }
 
     /**
-     * A TSO super-packet from the medium (a TAP hands them over with
-     * `TUN_F_TSO4`): the NIC cuts it into MTU-sized segments with partial
-     * checksums and receives each, as the medium would for a NIC without
-     * large receive buffers (Linux segments for a device lacking the GSO type,
-     * `skb_gso_segment`); GRO in the driver merges them again.
+     * A TSO super-packet the NIC did not ask for (it lacks rx checksumming or
+     * TSO, but the medium, e.g. a TAP whose offloads were just turned off,
+     * still had some on their way): the NIC cuts it into MTU-sized segments
+     * with partial checksums and receives each, as Linux segments for a device
+     * lacking the GSO type (`skb_gso_segment`); GRO in the driver merges them
+     * again.
      */
     const receiveSuperPacket = (frame: Uint8Array, offload: FrameOffload): void => {
       const packet = PacketBuffer.wrap(frame)
@@ -220,6 +224,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
         return
       }
       errors.rxGsoPackets++
+      errors.rxGsoSegmented++
       errors.rxGsoSegments += segments.length
       for (const s of segments) {
         const state = s.meta.checksum
@@ -235,10 +240,16 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
         errors.rxCarrierDrops++
         return
       }
+      // A TSO super-packet the NIC takes whole: the segments it stands for (`meta.gsoSegments`); 0 for any other frame.
+      let segments = 0
       if (offload !== undefined && offload.gsoType !== "none" && frame.length > maxFrame) {
-        return receiveSuperPacket(frame, offload)
-      }
-      if (frame.length > maxFrame || frame.length < MIN_FRAME) {
+        if (!acceptedOffloads(offloads).gso) return receiveSuperPacket(frame, offload)
+        segments = superPacketSegments(frame, offload, maxFrame)
+        if (segments === 0) {
+          errors.rxOffloadErrors++
+          return
+        }
+      } else if (frame.length > maxFrame || frame.length < MIN_FRAME) {
         errors.rxLengthErrors++
         return
       }
@@ -264,13 +275,23 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       meta.inputInterface = config.ifindex
       if (config.rxTimestamps) meta.timestamp = nowMicros(clock)
       meta.flowHash = hash
-      const applied = offload === undefined ? "none" : applyRxOffload(written, offload, offloads.rxChecksum)
+      if (segments > 0 && offload !== undefined) {
+        // Mergeable receive buffers (virtio 1.2 §5.1.6.4, VIRTIO_NET_F_GUEST_TSO4/6): the super-packet is received
+        // as one packet, with the GSO metadata GRO gives a merged one (tcp_gro_complete).
+        meta.gsoType = offload.gsoType
+        meta.gsoSize = offload.gsoSize
+        meta.gsoSegments = segments
+        errors.rxGsoPackets++
+        errors.rxGsoWhole++
+      }
+      const applied = offload === undefined ? "none" : applyRxOffload(written, frame, offload, offloads.rxChecksum)
       if (applied === "trusted") errors.rxChecksumTrusted++
       else if (applied === "completed") errors.rxChecksumCompleted++
       else {
         if (applied === "invalid") errors.rxOffloadErrors++
         if (offloads.rxChecksum) {
-          const verdict = verifyRxChecksum(written)
+          // A frame spread over buffers is verified as the medium handed it (the same bytes).
+          const verdict = verifyRxChecksum(written.headLength === frame.length ? written : PacketBuffer.wrap(frame))
           if (verdict === "good") {
             meta.checksum = ChecksumState.unnecessary
             errors.rxChecksumGood++

@@ -23,7 +23,7 @@ export class TxQueueStats {
 export class NicErrorStats {
   /** No posted rx buffer (ring exhausted): the frame is lost. */
   rxMissedErrors = 0
-  /** A frame longer than the MTU allows, or than the posted buffer, or shorter than an Ethernet header. */
+  /** A frame longer than the MTU allows, or than the whole rx ring holds, or shorter than an Ethernet header. */
   rxLengthErrors = 0
   /** Received while the link was down. */
   rxCarrierDrops = 0
@@ -34,8 +34,12 @@ export class NicErrorStats {
   rxChecksumTrusted = 0
   /** Partial checksums the NIC completed on receive, for want of rx checksum offload. */
   rxChecksumCompleted = 0
-  /** TSO super-packets received from the medium and cut into segments. */
+  /** TSO super-packets taken from the medium (metadata in order), either way below. */
   rxGsoPackets = 0
+  /** Of those, received whole as one packet across mergeable buffers (a NIC with rx checksumming and TSO). */
+  rxGsoWhole = 0
+  /** Of those, cut into MTU-sized segments (a NIC without them, handed super-packets all the same). */
+  rxGsoSegmented = 0
   /** Segments cut from them. */
   rxGsoSegments = 0
   /** Frames whose offload metadata could not be used (out of range, a super-packet that does not segment). */
@@ -70,6 +74,8 @@ export const snapshotStats = (
     rx_csum_trusted: errors.rxChecksumTrusted,
     rx_csum_completed: errors.rxChecksumCompleted,
     rx_gso_packets: errors.rxGsoPackets,
+    rx_gso_whole: errors.rxGsoWhole,
+    rx_gso_segmented: errors.rxGsoSegmented,
     rx_gso_segments: errors.rxGsoSegments,
     rx_offload_errors: errors.rxOffloadErrors,
     tx_carrier_errors: errors.txCarrierErrors,

@@ -5,15 +5,24 @@
  * next posted buffer and hands the descriptor back marked done, and the
  * driver takes done descriptors in order. No posted buffer: the frame is
  * missed, as on real hardware.
+ *
+ * Mergeable receive buffers (virtio 1.2 §5.1.6.3.2 and §5.1.6.4,
+ * `VIRTIO_NET_F_MRG_RXBUF`): a frame longer than one posted buffer is written
+ * across as many consecutive posted buffers as it needs, and the first
+ * descriptor records how many it used (`num_buffers`). When the posted
+ * buffers cannot hold all of it, none is used and the frame is missed, so no
+ * partial frame is ever left in the ring. The driver's `take` joins the
+ * buffers of a frame into one packet, the later buffers' bytes as fragments
+ * of the first without copying (Linux virtio_net's `receive_mergeable`).
  */
-import type { PacketBuffer } from "@netstack/buffers"
+import { MAX_FRAGMENTS, type PacketBuffer } from "@netstack/buffers"
 
 /** Descriptor states: driver-owned and empty, device-owned with a posted buffer, driver-owned holding a frame. */
 const EMPTY = 0
 const POSTED = 1
 const DONE = 2
 
-/** Why the device could not write a frame: no posted buffer, or a buffer too small for it. */
+/** Why the device could not write a frame: not enough posted buffers, or a frame longer than the whole ring holds. */
 export type DmaFailure = "no-descriptor" | "too-long"
 
 /** A receive ring of `size` descriptors. */
@@ -21,6 +30,8 @@ export class RxRing {
   readonly size: number
   private readonly buffers: Array<PacketBuffer | undefined>
   private readonly states: Uint8Array
+  /** On the first descriptor of a done frame: how many descriptors it spans (`num_buffers`); 0 on the others. */
+  private readonly spans: Uint32Array
   /** Next descriptor the driver posts into. */
   private postIndex = 0
   /** Next descriptor the device writes. */
@@ -29,18 +40,27 @@ export class RxRing {
   private takeIndex = 0
   private postedCount = 0
   private doneCount = 0
+  /**
+   * Frames `take` gave back spread over more than one buffer (`multiBuffer`),
+   * and of those the ones that spanned more buffers than a packet has
+   * fragments (`copiedTails`), whose last buffers were copied into one
+   * fragment (Linux chains a `frag_list` instead).
+   */
+  multiBuffer = 0
+  copiedTails = 0
 
   constructor(size: number) {
     this.size = size
     this.buffers = new Array<PacketBuffer | undefined>(size).fill(undefined)
     this.states = new Uint8Array(size)
+    this.spans = new Uint32Array(size)
   }
 
   /** Descriptors holding a posted buffer (owned by the device). */
   get posted(): number {
     return this.postedCount
   }
-  /** Descriptors holding a received frame not yet taken. */
+  /** Descriptors holding (part of) a received frame not yet taken. */
   get done(): number {
     return this.doneCount
   }
@@ -60,31 +80,90 @@ export class RxRing {
     return true
   }
 
-  /** Device: writes `frame` into the next posted buffer and marks it done; the buffer is returned for metadata. */
+  /**
+   * Device: writes `frame` into the next posted buffer, or across the next
+   * posted buffers when it is longer than one (each filled to its end, the
+   * last with the rest), and marks them done. Returns the first buffer, for
+   * the frame's metadata: its linear data is the frame's first bytes, all of
+   * them when `headLength === frame.length`.
+   */
   dma(frame: Uint8Array): PacketBuffer | DmaFailure {
-    const i = this.deviceIndex
-    const buffer = this.buffers[i]
-    if (this.states[i] !== POSTED || buffer === undefined) return "no-descriptor"
-    if (frame.length > buffer.tailroom) return "too-long"
-    buffer.put(frame.length)
-    buffer.setBytes(0, frame)
-    this.states[i] = DONE
-    this.deviceIndex = (i + 1) % this.size
-    this.postedCount--
-    this.doneCount++
-    return buffer
+    const first = this.deviceIndex
+    const head = this.buffers[first]
+    if (this.states[first] !== POSTED || head === undefined) return "no-descriptor"
+    const length = frame.length
+    let span = 1
+    if (length > head.tailroom) {
+      // Posted descriptors run on from `deviceIndex`: count those the frame needs.
+      let room = head.tailroom
+      for (let i = (first + 1) % this.size; room < length && span < this.postedCount; i = (i + 1) % this.size) {
+        room += this.buffers[i]?.tailroom ?? 0
+        span++
+      }
+      if (room < length) return head.tailroom * this.size < length ? "too-long" : "no-descriptor"
+    }
+    let at = 0
+    for (let k = 0, i = first; k < span; k++, i = (i + 1) % this.size) {
+      const buffer = this.buffers[i]
+      if (buffer !== undefined) {
+        const n = Math.min(buffer.tailroom, length - at)
+        const offset = buffer.headLength
+        buffer.put(n)
+        buffer.setBytes(offset, n === length ? frame : frame.subarray(at, at + n))
+        at += n
+      }
+      this.states[i] = DONE
+      this.spans[i] = k === 0 ? span : 0
+    }
+    this.deviceIndex = (first + span) % this.size
+    this.postedCount -= span
+    this.doneCount += span
+    return head
   }
 
-  /** Driver: takes the next done descriptor's buffer, in ring order, or `undefined` if it is not done yet. */
+  /**
+   * Driver: takes the next done frame, in ring order, as one packet, or
+   * `undefined` if none is done. A frame spread over several buffers comes
+   * back as its first buffer with the others' bytes as fragments (sharing
+   * their storage; their own descriptors are released), so every caller sees
+   * whole packets.
+   */
   take(): PacketBuffer | undefined {
     const i = this.takeIndex
     if (this.states[i] !== DONE) return undefined
-    const buffer = this.buffers[i]
-    this.buffers[i] = undefined
-    this.states[i] = EMPTY
-    this.takeIndex = (i + 1) % this.size
-    this.doneCount--
-    return buffer
+    const span = this.spans[i]
+    const head = this.buffers[i]
+    this.release(i)
+    for (let k = 1; k < span; k++) {
+      const j = (i + k) % this.size
+      const buffer = this.buffers[j]
+      this.release(j)
+      if (buffer === undefined) continue
+      if (head === undefined) {
+        buffer.release()
+        continue
+      }
+      if (head.fragments.length === MAX_FRAGMENTS - 1 && k < span - 1) {
+        // One fragment left and more than one buffer: the rest goes into it as a copy.
+        const rest: Array<PacketBuffer> = [buffer]
+        for (k++; k < span; k++) {
+          const l = (i + k) % this.size
+          const more = this.buffers[l]
+          this.release(l)
+          if (more !== undefined) rest.push(more)
+        }
+        this.copiedTails++
+        head.addFragmentBytes(joined(rest))
+        for (const b of rest) b.release()
+        break
+      }
+      // The packet takes its own reference on the storage; the buffer's descriptor lets go of its one.
+      head.addFragment(buffer.sharedStorage, buffer.data, buffer.headLength)
+      buffer.release()
+    }
+    if (span > 1) this.multiBuffer++
+    this.takeIndex = (i + span) % this.size
+    return head
   }
 
   /** Driver: takes back every buffer (posted or done), e.g. at shutdown, leaving the ring empty. */
@@ -95,9 +174,29 @@ export class RxRing {
       if (buffer !== undefined) out.push(buffer)
       this.buffers[i] = undefined
       this.states[i] = EMPTY
+      this.spans[i] = 0
     }
     this.postIndex = this.deviceIndex = this.takeIndex = 0
     this.postedCount = this.doneCount = 0
     return out
   }
+
+  /** Hands done descriptor `i` back to the driver, empty. */
+  private release(i: number): void {
+    this.buffers[i] = undefined
+    this.states[i] = EMPTY
+    this.spans[i] = 0
+    this.doneCount--
+  }
+}
+
+/** The bytes of `buffers`, one after another, in a fresh array. */
+const joined = (buffers: ReadonlyArray<PacketBuffer>): Uint8Array => {
+  const out = new Uint8Array(buffers.reduce((n, b) => n + b.length, 0))
+  let at = 0
+  for (const b of buffers) {
+    b.copyOut(0, b.length, out, at)
+    at += b.length
+  }
+  return out
 }
