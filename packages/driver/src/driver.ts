@@ -146,29 +146,20 @@ export interface DriverShape {
 
 /** Ethernet header plus one 802.1Q tag: a frame may be this much longer than the MTU. */
 const LINK_OVERHEAD = 18
-/** A page: the receive buffer size for large MTUs (Linux virtio_net's mergeable buffers are at most `PAGE_SIZE`). */
-const PAGE_SIZE = 4096
 /** Bytes the pool preallocates at most (its default `rxBuffers`). */
 const MAX_PREALLOCATED = 8 * 1024 * 1024
 
 /**
- * The default receive buffer size, headroom included: one whole frame (at
- * least 2 KiB) while that fits a page, else a page. Frames longer than a
- * buffer span several (mergeable receive buffers, virtio 1.2 §5.1.6.3.2),
- * so with larger MTUs (jumbo frames, 64 KiB links) the size need not follow
- * the MTU and a ring costs `size × 4 KiB` instead of `size × (MTU +
- * headroom)`: a 1024-descriptor ring on a 64 KiB-MTU link holds 4 MiB, not
- * 67 MB whose pages are all touched the first time round. With the default
- * headroom a page holds 4,032 bytes of frame, so a 64 KiB frame takes 17
- * buffers (a head holding every header linearly, and 16 fragments), as it
- * takes 17 4 KiB frags in Linux. Smaller frames keep small buffers: a
- * packet held upstream (reassembly, socket queues) is charged its whole
- * buffer, as Linux charges `truesize`.
+ * The default receive buffer size, headroom included: one whole frame, at
+ * least 2 KiB. Frames longer than a buffer still span several (mergeable
+ * receive buffers, virtio 1.2 §5.1.6.3.2: a TAP's 64 KiB super-packets),
+ * and `DriverOptions.rxBufferSize` may pick page-sized buffers for a large
+ * MTU (a 1024-descriptor ring then holds 4 MiB, not 67 MB). Not the default:
+ * such a ring holds only 60 frames of 64 KiB, fewer than a sending NIC puts
+ * on the wire in one burst, and a hundred bulk flows over it lost so many
+ * frames that transfers stalled.
  */
-const rxBufferSize = (mtu: number, headroom: number): number => {
-  const frame = headroom + mtu + LINK_OVERHEAD
-  return frame <= PAGE_SIZE ? Math.max(2048, frame) : PAGE_SIZE
-}
+const rxBufferSize = (mtu: number, headroom: number): number => Math.max(2048, headroom + mtu + LINK_OVERHEAD)
 
 /** One NAPI instance: the poll of one interrupt line (its rx ring and its paired tx ring). */
 class Napi implements Pollable {

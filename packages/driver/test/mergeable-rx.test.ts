@@ -15,6 +15,8 @@ import { Effect } from "effect"
 import { settle } from "./support/rig.ts"
 
 const MiB = 1024 * 1024
+/** Page-sized receive buffers, as a large-MTU NIC may be given (`rxBufferSize`). */
+const PAGES: DriverOptions = { rxBufferSize: 4096 }
 
 /** A NIC and driver whose handler keeps every packet until the test lets it go (a socket or reassembly queue). */
 const heldRig = (mtu: number, rxRingSize: number, driverOptions: DriverOptions = {}) =>
@@ -56,9 +58,11 @@ const tcpSuperPacket = (payload: number, sequence: number): Uint8Array => {
 }
 
 describe("receive buffers", () => {
-  it.effect("a 64 KiB-MTU NIC with a 1024-descriptor ring gets page-sized buffers and preallocates at most 8 MiB", () =>
+  it.effect("a 64 KiB-MTU NIC holds whole frames by default; given page-sized buffers, it preallocates at most 8 MiB", () =>
     Effect.gen(function*() {
-      const { driver, nic } = yield* heldRig(65535, 1024)
+      const whole = yield* heldRig(65535, 64)
+      expect(whole.driver.rxPoolStats().bufferSize).toBe(64 + 65535 + 18)
+      const { driver, nic } = yield* heldRig(65535, 1024, PAGES)
       const pool = driver.rxPoolStats()
       expect(pool.bufferSize).toBe(4096)
       expect(pool.capacity * pool.bufferSize).toBeLessThanOrEqual(8 * MiB)
@@ -68,7 +72,7 @@ describe("receive buffers", () => {
   it.effect("rings that need more than 8 MiB get it by growing the pool, not by preallocating it", () =>
     Effect.gen(function*() {
       const nic = yield* Nic.make({ mac: 0x020000000001, mtu: 65535, rxQueues: 4, txQueues: 4, rxRingSize: 1024 })
-      const driver = yield* Driver.make().pipe(
+      const driver = yield* Driver.make(PAGES).pipe(
         Effect.provideService(Nic, nic),
         Effect.provideService(Softirq, yield* Softirq.make()),
         Effect.provideService(ReceiveHandler, { receive: (p: PacketBuffer) => void p.release() })
@@ -91,7 +95,7 @@ describe("receive buffers", () => {
 
   it.effect("frames of 9000 and 65535 bytes come up as one packet each, with their buffers as fragments", () =>
     Effect.gen(function*() {
-      const { nic, driver, held } = yield* heldRig(65535, 64)
+      const { nic, driver, held } = yield* heldRig(65535, 64, PAGES)
       const frames = [frameOf(9000, 1), frameOf(65535, 2), frameOf(60, 3)]
       for (const f of frames) nic.receive(f)
       yield* settle
@@ -105,7 +109,7 @@ describe("receive buffers", () => {
 
   it.effect("NAPI's budget counts frames, not buffers", () =>
     Effect.gen(function*() {
-      const { nic, driver, held } = yield* heldRig(65535, 64)
+      const { nic, driver, held } = yield* heldRig(65535, 64, PAGES)
       driver.setBusyPolling(0, true)
       for (let i = 0; i < 5; i++) nic.receive(frameOf(9000, i))
       expect(nic.rx[0].ring.done).toBe(15)
@@ -142,7 +146,7 @@ describe("receive buffers", () => {
   it.effect("any frame sizes, any refill timing: each frame arrives intact or is counted, and no buffer leaks", () =>
     Effect.gen(function*() {
       // A small ring (12 × 4,032 bytes: a 64 KiB frame never fits) and a pool that may run dry while packets are held.
-      const { nic, driver, held } = yield* heldRig(65535, 12, { rxBuffers: 12, rxBuffersMax: 20 })
+      const { nic, driver, held } = yield* heldRig(65535, 12, { ...PAGES, rxBuffers: 12, rxBuffersMax: 20 })
       driver.setBusyPolling(0, true)
       const ring = nic.rx[0].ring
       const action = fc.oneof(
