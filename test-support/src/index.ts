@@ -1,8 +1,9 @@
 /**
  * @netstack/test-support: what tests across the packages share: which
- * tools and privileges the machine has, tshark as an oracle, and throwaway
- * network namespaces with Linux on the other end.
+ * tools and privileges the machine has, tshark as an oracle, throwaway
+ * network namespaces with Linux on the other end, and byte-array helpers.
  */
+export { concatBytes } from "./bytes.ts"
 export { LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, rawPcap, withCapture } from "./capture.ts"
 export { hasCommand, isRoot, skipReason } from "./tools.ts"
 export { ExpertSeverity, PAYLOAD_AS_DATA, STRICT_PREFERENCES, type TsharkFrame, tsharkFields, tsharkProblems } from "./tshark.ts"

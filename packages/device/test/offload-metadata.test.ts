@@ -47,19 +47,10 @@ import {
   transportChecksum,
   udpFrame
 } from "./support/frames.ts"
+import { concatBytes } from "@netstack/test-support"
 
 const MSS = 1448
 const payloadOf = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff)
-
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
 
 /** The value in a TCP/IPv4 frame's checksum field. */
 const tcpChecksumField = (bytes: Uint8Array): number => (bytes[14 + 20 + 16] << 8) | bytes[14 + 20 + 17]
@@ -91,7 +82,7 @@ describe("offload metadata on an in-process wire", () => {
       // Kept CHECKSUM_PARTIAL, which the receive path trusts as Linux's does; the bytes as they crossed.
       expect(received.every((p) => p.meta.checksum._tag === "Partial" && ChecksumState.trusted(p.meta.checksum))).toBe(true)
       expect(bytes).toEqual(sent.map((f) => f.bytes))
-      expect(concat(bytes.map(tcpPayload))).toEqual(payload)
+      expect(concatBytes(bytes.map(tcpPayload))).toEqual(payload)
       expect(receiver.stats()).toMatchObject({ rx_packets: 6, rx_csum_trusted: 6, rx_csum_completed: 0, rx_csum_offload_good: 0 })
       expect(sender.stats()).toMatchObject({ tx_packets: 1, tx_queue_0_wire_frames: 6 })
     }))
@@ -334,7 +325,7 @@ describe("super-packets", () => {
       expect(segments).toHaveLength(11)
       // Each segment keeps a partial checksum (trusted, DF is set): complete it and it is valid.
       expect(segments.every((s) => s.length <= 1514 && completedChecksum(s) === "valid")).toBe(true)
-      expect(concat(segments.map(tcpPayload))).toEqual(payload)
+      expect(concatBytes(segments.map(tcpPayload))).toEqual(payload)
       expect(nic.stats()).toMatchObject({
         rx_gso_packets: 1, rx_gso_whole: 0, rx_gso_segmented: 1, rx_gso_segments: 11, rx_packets: 11, rx_csum_trusted: 11
       })

@@ -24,6 +24,7 @@ import {
 import fc from "fast-check"
 import { Effect } from "effect"
 import { MAC_A, MAC_B, nicWithBuffers, takeAll, tcpFrame, transportChecksum, udpFrame } from "./support/frames.ts"
+import { concatBytes } from "@netstack/test-support"
 
 /** Random frames: 14 to 1514 bytes of seeded bytes. */
 const frameArb = fc.uint8Array({ minLength: 14, maxLength: 1514 })
@@ -36,16 +37,6 @@ const chunked = (bytes: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Arr
   for (const p of [...points, bytes.length]) {
     if (p > from) out.push(bytes.subarray(from, p))
     from = p
-  }
-  return out
-}
-
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
   }
   return out
 }
@@ -72,7 +63,7 @@ const rawPeer = (address: StreamAddress) =>
       let pending: Uint8Array = new Uint8Array(0)
       let closed = false
       socket.on("data", (chunk: Uint8Array) => {
-        pending = concat([pending, chunk])
+        pending = concatBytes([pending, chunk])
         while (pending.length >= 4) {
           const length = ((pending[0] << 24) | (pending[1] << 16) | (pending[2] << 8) | pending[3]) >>> 0
           if (pending.length < 4 + length) break
@@ -99,7 +90,7 @@ describe("stream framing", () => {
     fc.assert(fc.property(fc.array(frameArb, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 40 }), (frames, cuts) => {
       const got: Array<Uint8Array> = []
       const deframer = new StreamDeframer(QEMU_MAX_FRAME, (f) => void got.push(f.slice()))
-      for (const chunk of chunked(concat(frames.map(framed)), cuts)) expect(deframer.push(chunk)).toBeUndefined()
+      for (const chunk of chunked(concatBytes(frames.map(framed)), cuts)) expect(deframer.push(chunk)).toBeUndefined()
       expect(got).toEqual(frames)
     }))
   })
@@ -109,7 +100,7 @@ describe("stream framing", () => {
       const got: Array<Uint8Array> = []
       const deframer = new StreamDeframer(QEMU_MAX_FRAME, (f) => void got.push(f.slice()))
       const badPrefix = Uint8Array.of(bad >>> 24, (bad >>> 16) & 0xff, (bad >>> 8) & 0xff, bad & 0xff)
-      const defects = chunked(concat([framed(good), badPrefix, framed(good)]), cuts).map((c) => deframer.push(c))
+      const defects = chunked(concatBytes([framed(good), badPrefix, framed(good)]), cuts).map((c) => deframer.push(c))
       expect(defects.filter((d) => d !== undefined).at(-1)).toBe(bad === 0 ? "zero-length" : "too-long")
       expect(got).toEqual([good])
     }))
@@ -173,7 +164,7 @@ describe("QEMU -netdev stream", () => {
       const samples = fc.sample(fc.tuple(fc.array(frameArb, { minLength: 1, maxLength: 10 }), fc.array(fc.nat(), { maxLength: 30 })), { numRuns: 8, seed: 42 })
       let expected: Array<Uint8Array> = []
       for (const [frames, cuts] of samples) {
-        yield* writeChunks(peer.socket, chunked(concat(frames.map(framed)), cuts))
+        yield* writeChunks(peer.socket, chunked(concatBytes(frames.map(framed)), cuts))
         expected = expected.concat(frames)
       }
       let got: Array<Uint8Array> = []

@@ -10,8 +10,8 @@
  * virtio's mergeable receive buffers), refills every freed descriptor from
  * the buffer pool, merges the batch with GRO, and hands each packet to the
  * receive handler, synchronously, as the kernel's softirq does. An instance
- * that finishes early leaves polling mode and unmasks its interrupt; one that used its whole budget is polled
- * again after the others. With net channels on, a classifier sees each
+ * that finishes early leaves polling mode and unmasks its interrupt; one that
+ * used its whole budget is polled again after the others. With net channels on, a classifier sees each
  * packet first and may take it for a connection's channel (the fast path).
  *
  * Transmit: `xmit` segments a TCP super-packet in software when the NIC lacks
@@ -66,9 +66,9 @@ export type XmitResult = "sent" | "busy" | "dropped"
 export interface DriverOptions {
   /**
    * Bytes per receive buffer, headroom included (default: a whole frame, at
-   * least 2 KiB, while that fits a 4 KiB page, else a page). A frame longer
-   * than a buffer spans several, as TSO super-packets from a medium do: for
-   * a NIC on a TAP, 4096 lets a 64 KiB one take 17 descriptors instead of 34.
+   * least 2 KiB). A frame longer than a buffer spans several, as TSO
+   * super-packets from a medium do: for a NIC on a TAP, 4096 lets a 64 KiB
+   * one take 17 descriptors instead of 34.
    */
   readonly rxBufferSize?: number
   /**

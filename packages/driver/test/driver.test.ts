@@ -11,7 +11,7 @@ import { Driver, ReceiveHandler, Softirq } from "@netstack/driver"
 import { decodeFrame, emitEthernet, emitIpv4, emitTcp } from "@netstack/wire"
 import { Clock, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { flowAndSequence, makeRig, settle, udpFrame } from "./support/rig.ts"
+import { flowAndSequence, makeRig, settle, tcpFrame, udpFrame } from "./support/rig.ts"
 
 /** Delivers `count` frames to `nic`, one every `gapMicros` of virtual time. */
 const offer = (nic: NicDevice, count: number, gapMicros: number, frame: (i: number) => Uint8Array) =>
@@ -162,19 +162,7 @@ const tcpSegment = (seq: number, payload: number, psh = false): Uint8Array => {
 
 /** A TCP super-packet of `segments` × `mss` bytes, as TCP hands one to the driver. */
 const superPacket = (segments: number, mss: number): PacketBuffer => {
-  const payload = segments * mss
-  const buffer = PacketBuffer.fromBytes(new Uint8Array(payload).map((_, i) => i & 0xff), 128)
-  const src = 0x0a000001
-  const dst = 0x0a000002
-  emitTcp(buffer, {
-    sourcePort: 5000, destinationPort: 80, sequenceNumber: 1, acknowledgmentNumber: 1,
-    flags: 0x18, window: 1000, urgentPointer: 0, options: []
-  }, { mode: "partial", pseudoHeaderSum: ipv4PseudoHeaderSum(src, dst, 6, 20 + payload) })
-  emitIpv4(buffer, {
-    dscp: 0, ecn: 0, identification: 1, reservedFlag: false, dontFragment: true, moreFragments: false,
-    fragmentOffset: 0, ttl: 64, protocol: 6, source: src, destination: dst
-  })
-  emitEthernet(buffer, { destination: 0x020000000002, source: 0x020000000001, etherType: 0x0800 })
+  const buffer = tcpFrame(segments * mss, 1, 0x18)
   buffer.meta.gsoType = "tcpv4"
   buffer.meta.gsoSize = mss
   buffer.meta.gsoSegments = segments

@@ -6,13 +6,12 @@
  * arrives intact or is counted, and every buffer comes back.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ipv4PseudoHeaderSum, PacketBuffer } from "@netstack/buffers"
+import { PacketBuffer } from "@netstack/buffers"
 import { NEEDS_CSUM, Nic } from "@netstack/device"
 import { Driver, type DriverOptions, GroEngine, ReceiveHandler, Softirq } from "@netstack/driver"
-import { emitEthernet, emitIpv4, emitTcp } from "@netstack/wire"
 import fc from "fast-check"
 import { Effect } from "effect"
-import { settle } from "./support/rig.ts"
+import { settle, tcpFrame } from "./support/rig.ts"
 
 const MiB = 1024 * 1024
 /** Page-sized receive buffers, as a large-MTU NIC may be given (`rxBufferSize`). */
@@ -41,21 +40,7 @@ const frameOf = (length: number, n: number): Uint8Array => {
 }
 
 /** A TCP/IPv4 super-packet of `payload` bytes with a partial checksum, as Linux hands one to a TAP. */
-const tcpSuperPacket = (payload: number, sequence: number): Uint8Array => {
-  const src = 0x0a000002
-  const dst = 0x0a000001
-  const buffer = PacketBuffer.fromBytes(Uint8Array.from({ length: payload }, (_, i) => (i * 11) & 0xff), 128)
-  emitTcp(buffer, {
-    sourcePort: 5000, destinationPort: 80, sequenceNumber: sequence, acknowledgmentNumber: 1,
-    flags: 0x10, window: 1000, urgentPointer: 0, options: []
-  }, { mode: "partial", pseudoHeaderSum: ipv4PseudoHeaderSum(src, dst, 6, 20 + payload) })
-  emitIpv4(buffer, {
-    dscp: 0, ecn: 0, identification: 1, reservedFlag: false, dontFragment: true, moreFragments: false,
-    fragmentOffset: 0, ttl: 64, protocol: 6, source: src, destination: dst
-  })
-  emitEthernet(buffer, { destination: 0x020000000001, source: 0x020000000002, etherType: 0x0800 })
-  return buffer.toUint8Array()
-}
+const tcpSuperPacket = (payload: number, sequence: number): Uint8Array => tcpFrame(payload, sequence, 0x10).toUint8Array()
 
 describe("receive buffers", () => {
   it.effect("a 64 KiB-MTU NIC holds whole frames by default; given page-sized buffers, it preallocates at most 8 MiB", () =>

@@ -11,6 +11,7 @@ import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import { type InsertResult, ReassemblyQueue, type SackBlock } from "../src/tcp/receive-buffer.ts"
 import { seqAdd, seqDiff } from "../src/tcp/seq.ts"
+import { concatBytes } from "@netstack/test-support"
 
 /** Runs per property: `n`, or `FC_RUNS` when set (`npm run fuzz`). */
 const runs = (n: number): number => process.env["FC_RUNS"] === undefined ? n : Number(process.env["FC_RUNS"])
@@ -35,17 +36,6 @@ const drainAll = (queue: ReassemblyQueue, rcvNxt: number): { next: number; piece
   return { next, pieces }
 }
 
-/** The pieces one after the other. */
-const concat = (pieces: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of pieces) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
-
 const MSS = 1448
 const BASE = 0xffff_f000 // sequence numbers wrap within the first segments
 
@@ -68,7 +58,7 @@ describe("ReassemblyQueue: a window behind one loss", () => {
     const { next, pieces } = drainAll(queue, seqAdd(BASE, MSS))
     expect(next).toBe(seqAdd(BASE, (count + 1) * MSS))
     expect(pieces.length).toBe(count)
-    expect(concat([data.subarray(0, MSS), ...pieces])).toEqual(data)
+    expect(concatBytes([data.subarray(0, MSS), ...pieces])).toEqual(data)
     expect(queue.isEmpty).toBe(true)
     expect(queue.isIdle).toBe(true)
     expect(queue.length).toBe(0)
@@ -102,7 +92,7 @@ describe("ReassemblyQueue: a window behind one loss", () => {
     expect(queue.sackBlocks(4)).toEqual([{ left: seqAdd(BASE, MSS), right: seqAdd(BASE, 5 * MSS) }])
     const { next, pieces } = drainAll(queue, seqAdd(BASE, MSS))
     expect(next).toBe(seqAdd(BASE, 5 * MSS))
-    expect(concat(pieces)).toEqual(data.subarray(MSS))
+    expect(concatBytes(pieces)).toEqual(data.subarray(MSS))
   })
 })
 
@@ -162,7 +152,7 @@ describe("ReassemblyQueue: trimming, duplicates and SACK blocks", () => {
     expect(insert(queue, BASE, data.subarray(0, 100), seqAdd(BASE, 100))).toBe("duplicate")
     const { next, pieces } = drainAll(queue, seqAdd(BASE, 100))
     expect(next).toBe(seqAdd(BASE, 300))
-    expect(concat(pieces)).toEqual(data.subarray(100))
+    expect(concatBytes(pieces)).toEqual(data.subarray(100))
   })
 
   it("drains from inside a run when RCV.NXT has moved into it", () => {
@@ -173,7 +163,7 @@ describe("ReassemblyQueue: trimming, duplicates and SACK blocks", () => {
     insert(queue, seqAdd(BASE, 350), data.subarray(350, 400), BASE)
     const { next, pieces } = drainAll(queue, seqAdd(BASE, 250))
     expect(next).toBe(seqAdd(BASE, 300))
-    expect(concat(pieces)).toEqual(data.subarray(250, 300))
+    expect(concatBytes(pieces)).toEqual(data.subarray(250, 300))
     expect(pieces.length).toBe(1) // the first chunk lay wholly below RCV.NXT
     expect(queue.first).toBe(seqAdd(BASE, 350))
     expect(queue.length).toBe(50)
@@ -317,7 +307,7 @@ describe("ReassemblyQueue: random arrivals", () => {
           }
           for (let i = offset; i < offset + length; i++) have[i] = true
           const next = seqDiff(rcvNxt, base)
-          expect(concat(delivered).length).toBe(next)
+          expect(concatBytes(delivered).length).toBe(next)
           // The queue holds exactly the bytes received above RCV.NXT.
           const held = heldRanges(have, next)
           expect(queue.length).toBe(held.reduce((n, [l, r]) => n + r - l, 0))
@@ -350,7 +340,7 @@ describe("ReassemblyQueue: random arrivals", () => {
             }
           }
         }
-        expect(concat(delivered)).toEqual(data)
+        expect(concatBytes(delivered)).toEqual(data)
         expect(queue.isIdle).toBe(true)
         expect(queue.chunkCount).toBe(0)
       }),

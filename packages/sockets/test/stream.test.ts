@@ -8,17 +8,7 @@ import { whileClockAdvances } from "@netstack/stack"
 import { Cause, Effect, Fiber, Stream } from "effect"
 import fc from "fast-check"
 import { deterministic, pair, pattern, runs } from "./support/pair.ts"
-
-/** The bytes of `chunks`, end to end. */
-const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
-  return out
-}
+import { concatBytes } from "@netstack/test-support"
 
 describe("stream sockets", () => {
   it.effect("connect, accept and echo through the Sockets service", () =>
@@ -73,7 +63,7 @@ describe("stream sockets", () => {
           Stream.tap((c) => Effect.andThen(Effect.sleep("1 millis"), Effect.sync(() => (consumed += c.length)))),
           Stream.runCollect
         )
-        return { received: concat(chunks), unread: socket.connection.tcb.receive.length }
+        return { received: concatBytes(chunks), unread: socket.connection.tcb.receive.length }
       })))
       const data = pattern(total, 3)
       // One chunk per pull: `produced` counts what the sink asked for.
@@ -128,7 +118,7 @@ describe("stream sockets", () => {
             const socket = yield* sb.accept(listener)
             const read = yield* Stream.runCollect(socket.stream({ chunkSize: readSize }))
             expect(read.every((c) => c.length <= readSize)).toBe(true)
-            return concat(read)
+            return concatBytes(read)
           })))
           yield* whileClockAdvances(Effect.scoped(Effect.gen(function*() {
             const socket = yield* sa.connect({ address: "10.0.0.2", port: 80 })

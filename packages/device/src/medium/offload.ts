@@ -95,11 +95,19 @@ export const needsChecksum = (offload: FrameOffload | undefined): offload is Fra
 export const completeChecksum = (frame: Uint8Array, csumStart: number, csumOffset: number): boolean => {
   const field = csumStart + csumOffset
   if (!Number.isInteger(field) || csumStart < 0 || csumOffset < 0 || field + 2 > frame.length) return false
-  const value = finishChecksum(sumBytes(frame, csumStart, frame.length))
-  const stored = value === 0 ? 0xffff : value
+  const stored = completedChecksum(frame, csumStart)
   frame[field] = stored >>> 8
   frame[field + 1] = stored & 0xff
   return true
+}
+
+/**
+ * The value `completeChecksum` stores for a partial checksum of `frame`
+ * from `csumStart`: the complement of the sum to the end, a zero as 0xFFFF.
+ */
+export const completedChecksum = (frame: Uint8Array, csumStart: number): number => {
+  const value = finishChecksum(sumBytes(frame, csumStart, frame.length))
+  return value === 0 ? 0xffff : value
 }
 
 /**

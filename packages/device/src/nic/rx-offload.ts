@@ -19,9 +19,9 @@
  *   them whole (`superPacketSegments`) must describe a TCP/IP packet whose
  *   segments fit the link; anything else is malformed metadata.
  */
-import { ChecksumState, finishChecksum, PacketBuffer, sumBytes } from "@netstack/buffers"
+import { ChecksumState, PacketBuffer } from "@netstack/buffers"
 import { EthernetView, EtherTypes, Ipv4View, Ipv6View, isVlanEtherType, TcpView, VlanView } from "@netstack/wire"
-import { DATA_VALID, type FrameOffload, NEEDS_CSUM } from "../medium/offload.ts"
+import { completedChecksum, DATA_VALID, type FrameOffload, NEEDS_CSUM } from "../medium/offload.ts"
 
 /** What the NIC did with a received frame's metadata. */
 export type RxOffloadVerdict = "trusted" | "completed" | "invalid" | "none"
@@ -59,9 +59,8 @@ export const applyRxOffload = (
       return "trusted"
     }
     // Summed over the frame as the medium handed it (the same bytes as the received copy, which may span
-    // buffers); a zero goes in as 0xFFFF (CSUM_MANGLED_0), as `completeChecksum` stores it.
-    const value = finishChecksum(sumBytes(frame, start, frame.length))
-    return packet.setUint16(field, value === 0 ? 0xffff : value) === undefined ? "completed" : "invalid"
+    // buffers), stored in the received copy's first buffer.
+    return packet.setUint16(field, completedChecksum(frame, start)) === undefined ? "completed" : "invalid"
   }
   if ((flags & DATA_VALID) !== 0 && rxChecksum) {
     packet.meta.checksum = ChecksumState.unnecessary

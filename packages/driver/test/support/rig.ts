@@ -5,7 +5,7 @@
 import { ipv4PseudoHeaderSum, PacketBuffer } from "@netstack/buffers"
 import { Nic, type NicDevice, type NicOptions } from "@netstack/device"
 import { Driver, type DriverOptions, type DriverShape, ReceiveHandler, Softirq, type SoftirqOptions, type SoftirqShape } from "@netstack/driver"
-import { emitEthernet, emitIpv4, emitUdp } from "@netstack/wire"
+import { emitEthernet, emitIpv4, emitTcp, emitUdp } from "@netstack/wire"
 import { Effect, type Scope } from "effect"
 
 /** What the handler saw of one packet. */
@@ -86,4 +86,25 @@ export const udpFrame = (
 export const flowAndSequence = (frame: Uint8Array): { readonly flow: number; readonly sequence: number } => {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength)
   return { flow: view.getUint16(34) - 10000, sequence: view.getUint32(42) }
+}
+
+/**
+ * A TCP/IPv4 frame from 10.0.0.1:5000 to 10.0.0.2:80 carrying `payload`
+ * bytes (byte i is i mod 256) from `sequence`, its checksum left partial as
+ * TCP hands a segment or super-packet down.
+ */
+export const tcpFrame = (payload: number, sequence: number, flags: number): PacketBuffer => {
+  const buffer = PacketBuffer.fromBytes(Uint8Array.from({ length: payload }, (_, i) => i & 0xff), 128)
+  const source = 0x0a000001
+  const destination = 0x0a000002
+  emitTcp(buffer, {
+    sourcePort: 5000, destinationPort: 80, sequenceNumber: sequence, acknowledgmentNumber: 1,
+    flags, window: 1000, urgentPointer: 0, options: []
+  }, { mode: "partial", pseudoHeaderSum: ipv4PseudoHeaderSum(source, destination, 6, 20 + payload) })
+  emitIpv4(buffer, {
+    dscp: 0, ecn: 0, identification: 1, reservedFlag: false, dontFragment: true, moreFragments: false,
+    fragmentOffset: 0, ttl: 64, protocol: 6, source, destination
+  })
+  emitEthernet(buffer, { destination: 0x020000000002, source: 0x020000000001, etherType: 0x0800 })
+  return buffer
 }

@@ -199,11 +199,11 @@ export class Tcp implements TcpHost {
     this.tsqReady.push(tcb)
     if (this.tsqScheduled) return
     this.tsqScheduled = true
-    this.timers.after(0, () => this.resumeThrottled())
+    this.timers.after(0, this.resumeThrottled)
   }
 
   /** Sends what the throttled connections now may (`tcp_tsq_handler`). */
-  private resumeThrottled(): void {
+  private readonly resumeThrottled = (): void => {
     this.tsqScheduled = false
     const ready = this.tsqReady.splice(0)
     for (const tcb of ready) tcb.cwndLimited = pushData(tcb)
