@@ -156,8 +156,8 @@ const MAX_PREALLOCATED = 8 * 1024 * 1024
  * and `DriverOptions.rxBufferSize` may pick page-sized buffers for a large
  * MTU (a 1024-descriptor ring then holds 4 MiB, not 67 MB). Not the default:
  * such a ring holds only 60 frames of 64 KiB, fewer than a sending NIC puts
- * on the wire in one burst, and a hundred bulk flows over it lost so many
- * frames that transfers stalled.
+ * on the wire in one burst, and a hundred bulk flows over it lose frames
+ * that only retransmission timeouts recover (several times slower).
  */
 const rxBufferSize = (mtu: number, headroom: number): number => Math.max(2048, headroom + mtu + LINK_OVERHEAD)
 

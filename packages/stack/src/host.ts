@@ -17,7 +17,7 @@ import {
   type NicOptions
 } from "@netstack/device"
 import { NetChannels, type NetChannelsOptions } from "@netstack/channels"
-import { Driver, ReceiveHandler, Softirq, type SoftirqShape } from "@netstack/driver"
+import { Driver, type DriverOptions, ReceiveHandler, Softirq, type SoftirqShape } from "@netstack/driver"
 import { EthernetDevice, LinkLayer, NeighbourTable, type NetDevice, TimerQueue } from "@netstack/l2"
 import {
   Icmp,
@@ -254,9 +254,13 @@ export class Host {
     })
   }
 
-  /** Adds an Ethernet interface (a simulated NIC and its driver); plug it into a medium with `attach`. */
+  /**
+   * Adds an Ethernet interface (a simulated NIC and its driver, with the
+   * driver settings in `driver`, e.g. page-sized receive buffers); plug it
+   * into a medium with `attach`.
+   */
   addInterface(
-    options: Partial<NicOptions> & { readonly mac: number }
+    options: Partial<NicOptions> & { readonly mac: number; readonly driver?: DriverOptions }
   ): Effect.Effect<EthernetDevice, InvalidNicConfig, Scope.Scope> {
     return addDevice(this.link, this.softirq, this.channels, options, "ethernet").pipe(Effect.provideService(CurrentNetTrace, this.trace))
   }
@@ -384,14 +388,15 @@ const addDevice = (
   link: LinkLayer,
   softirq: SoftirqShape,
   channels: NetChannels,
-  options: Partial<NicOptions> & { readonly mac: number },
+  options: Partial<NicOptions> & { readonly mac: number; readonly driver?: DriverOptions },
   kind: "ethernet" | "loopback"
 ): Effect.Effect<EthernetDevice, InvalidNicConfig, Scope.Scope> =>
   Effect.gen(function*() {
+    const { driver: driverOptions, ...nicOptions } = options
     const ifindex = link.allocateIfindex()
-    const nic = yield* Nic.make({ name: `eth${ifindex - 2}`, ifindex, ...options })
+    const nic = yield* Nic.make({ name: `eth${ifindex - 2}`, ifindex, ...nicOptions })
     let device: EthernetDevice | undefined = undefined
-    const driver = yield* Driver.make().pipe(
+    const driver = yield* Driver.make(driverOptions).pipe(
       Effect.provideService(Nic, nic),
       Effect.provideService(Softirq, softirq),
       Effect.provideService(ReceiveHandler, {

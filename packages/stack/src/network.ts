@@ -6,6 +6,7 @@
  * in order (02:00:00:00:00:01, …), so a topology is the same on every run.
  */
 import { type Hub, Hub as HubMedium, type Impairments, type InvalidImpairments, type InvalidNicConfig, type NicOptions, Wire } from "@netstack/device"
+import type { DriverOptions } from "@netstack/driver"
 import { type BridgeError, BridgeDevice, type EthernetDevice } from "@netstack/l2"
 import { type InterfaceAddress, InvalidAddress } from "@netstack/l3"
 import { Effect, type Scope } from "effect"
@@ -21,6 +22,8 @@ export interface LinkOptions {
   readonly impairments?: Impairments
   /** NIC settings for both ends (queues, offloads, coalescing…). */
   readonly nic?: Partial<NicOptions>
+  /** Driver settings for both ends (receive buffer size, pool…). */
+  readonly driver?: DriverOptions
   /**
    * Interface names of the two ends (default `eth0`, `eth1`, … in each host);
    * distinct names such as `a-eth0` tell hosts apart in a shared trace.
@@ -98,7 +101,11 @@ export class Network {
   link(a: Host, b: Host, options: LinkOptions = {}): Effect.Effect<Link, JoinError, Scope.Scope> {
     const network = this
     return Effect.gen(function*() {
-      const nic = { ...options.nic, ...(options.mtu === undefined ? {} : { mtu: options.mtu }) }
+      const nic = {
+        ...options.nic,
+        ...(options.mtu === undefined ? {} : { mtu: options.mtu }),
+        ...(options.driver === undefined ? {} : { driver: options.driver })
+      }
       const [nameA, nameB] = options.names ?? []
       const endA = yield* a.addInterface({ ...nic, mac: network.nextMac(), ...(nameA === undefined ? {} : { name: nameA }) })
       const endB = yield* b.addInterface({ ...nic, mac: network.nextMac(), ...(nameB === undefined ? {} : { name: nameB }) })

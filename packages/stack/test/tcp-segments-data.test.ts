@@ -357,6 +357,31 @@ describe("TCP data path, segment by segment: retransmission timer (RFC 6298)", (
       peer.expectNone()
     }))
 
+  it.effect("an ACK processed while its retransmission is still being sent (a peer answering at once, as over an in-process wire) leaves SND.NXT at SND.MAX: later data still goes", () =>
+    Effect.gen(function*() {
+      const peer = yield* TcpPeer.make({ tcp: { timestamps: false } })
+      const connection = yield* openWithRtt(peer, 100, { mss: 1000 })
+      yield* peer.run(connection.write(new Uint8Array(10_000)))
+      expect(peer.takeAll().length).toBe(10)
+      // The peer got all ten segments; its ACK was lost. The RTO resends the first, and the peer acknowledges
+      // everything from inside the host's transmit: TCP input takes the ACK before the retransmission's send returns.
+      peer.onSent = (segment) => {
+        if (segment.seq !== 1) return
+        peer.onSent = undefined
+        peer.inject(peer.frame({ flags: ".", ack: 10_001 }))
+      }
+      yield* peer.after(300)
+      expect(ranges(peer.takeAll())).toEqual([[1, 1001]])
+      // Nothing is in flight: SND.NXT did not move on past SND.MAX from where the ACK put it.
+      expect(connection.info().inFlight).toBe(0)
+      // Data written later is sent (before the fix SND.NXT lay beyond it, and it never went), and so is the FIN.
+      yield* peer.run(connection.write(new Uint8Array(500)))
+      expect(ranges(peer.takeAll())).toEqual([[10_001, 10_501]])
+      yield* peer.send({ flags: ".", ack: 10_501 })
+      yield* peer.run(connection.shutdown())
+      peer.expect({ flags: "F.", seq: 10_501, length: 0 })
+    }))
+
   it.effect("an RTO retransmits one segment (cwnd = 1 SMSS); its ACK releases two, then three (go-back-N, slow start at 1 SMSS per ACK)", () =>
     Effect.gen(function*() {
       const peer = yield* TcpPeer.make({ tcp: { timestamps: false, sack: false } })

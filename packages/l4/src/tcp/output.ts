@@ -163,9 +163,36 @@ export const transmit = (tcb: Tcb, seq: number, length: number, flags: number): 
   tcb.sndMax = seqMax(tcb.sndMax, end)
   tcb.lastSend = tcb.host.timers.now()
   if (tcb.unackedSince === undefined) tcb.unackedSince = tcb.lastSend
-  emit(tcb, packet, seq, flags | ACK, options)
+  // RFC 6298 §5.1: the timer runs once data is sent. Armed before the segment leaves: its ACK may be taken before
+  // `emit` returns (see `transmitNext`) and stop it (§5.2), which arming afterwards would undo.
   if (!tcb.retransmitTimer.armed) tcb.retransmitTimer.arm(tcb.rtt.rto)
+  emit(tcb, packet, seq, flags | ACK, options)
   return true
+}
+
+/**
+ * Sends the next `length` bytes of the send buffer from SND.NXT (and the
+ * FIN, when `flags` has it) and advances SND.NXT past them — before the
+ * segment goes down, as `tcp_event_new_data_sent` does before Linux's
+ * `tcp_transmit_skb` returns. Below TCP every step may run to its end at
+ * once: over an in-process wire the segment reaches the peer, and the
+ * peer's ACK comes back through this host's NAPI poll and TCP input, while
+ * `emit` is still on the stack (Linux would hold that ACK on the socket's
+ * backlog). That ACK sets SND.UNA, and SND.NXT if it lies below (RFC 9293
+ * §3.10.7.4); SND.NXT advanced afterwards from where the ACK left it would
+ * pass SND.MAX and the end of the data, and the connection would stall
+ * with nothing to send, nothing in flight and its FIN never due. A
+ * `pushData` nested in that input resumes at the new SND.NXT too, instead
+ * of sending this segment a second time. False (SND.NXT unchanged) when the
+ * data could not be attached.
+ */
+export const transmitNext = (tcb: Tcb, length: number, flags: number): boolean => {
+  const seq = tcb.sndNxt
+  // RFC 9293 §3.3.1: SND.NXT is the next sequence number to send; the segment takes [seq, seq + length (+ FIN)).
+  tcb.sndNxt = seqAdd(seq, length + ((flags & TcpFlags.fin) !== 0 ? 1 : 0))
+  if (transmit(tcb, seq, length, flags)) return true
+  tcb.sndNxt = seq // nothing left: `transmit` refuses before it emits, so no ACK can have moved it
+  return false
 }
 
 /**
@@ -231,7 +258,7 @@ export const pushData = (tcb: Tcb): boolean => {
   const cc = tcb.cc
   if (cc === undefined) {
     // Before the handshake completed (CLOSE in SYN-RECEIVED, RFC 9293 §3.10.4): no data, but the FIN goes now.
-    if (tcb.unsent === 0 && tcb.finDue && transmit(tcb, tcb.sndNxt, 0, TcpFlags.fin)) tcb.sndNxt = seqAdd(tcb.sndNxt, 1)
+    if (tcb.unsent === 0 && tcb.finDue) transmitNext(tcb, 0, TcpFlags.fin)
     return false
   }
   const mss = tcb.mss
@@ -241,7 +268,7 @@ export const pushData = (tcb: Tcb): boolean => {
     const unsent = tcb.unsent
     if (unsent === 0) {
       // RFC 9293 §3.10.4: after the data, the FIN (it needs no window: Linux `tcp_send_fin`).
-      if (tcb.finDue && transmit(tcb, tcb.sndNxt, 0, TcpFlags.fin)) tcb.sndNxt = seqAdd(tcb.sndNxt, 1)
+      if (tcb.finDue) transmitNext(tcb, 0, TcpFlags.fin)
       break
     }
     const windowRoom = sendWindowRoom(tcb)
@@ -281,8 +308,7 @@ export const pushData = (tcb: Tcb): boolean => {
     if (nagle && length % mss !== 0) length -= length % mss
     const last = length === unsent
     const fin = last && tcb.finQueued
-    if (!transmit(tcb, tcb.sndNxt, length, (last ? TcpFlags.psh : 0) | (fin ? TcpFlags.fin : 0))) break
-    tcb.sndNxt = seqAdd(tcb.sndNxt, length + (fin ? 1 : 0))
+    if (!transmitNext(tcb, length, (last ? TcpFlags.psh : 0) | (fin ? TcpFlags.fin : 0))) break
   }
   return cwndLimited || flightSize(tcb) >= cc.cwnd
 }

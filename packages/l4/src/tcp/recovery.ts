@@ -15,7 +15,7 @@
  *   loss window, exponential backoff, and going back to SND.UNA.
  */
 import { TcpFlags } from "@netstack/wire"
-import { flightSize, pushData, transmit } from "./output.ts"
+import { flightSize, pushData, transmit, transmitNext } from "./output.ts"
 import type { Segment } from "./segment.ts"
 import { seqAdd, seqDiff, seqGe, seqGt, seqLt, seqMax, seqMin } from "./seq.ts"
 import type { Tcb } from "./tcb.ts"
@@ -134,18 +134,19 @@ const enterRecovery = (tcb: Tcb, now: number, flight: number): void => {
   tcb.inRecovery = true
   tcb.recoveryPoint = tcb.sndMax
   tcb.highRxt = tcb.sndUna
+  // The state is set before the retransmission goes: its ACK may be taken before `transmit` returns (`transmitNext`).
   if (tcb.scoreboard !== undefined) {
     // RFC 6675 §5 (4.2)-(4.3): cwnd = ssthresh, retransmit the first segment presumed lost, then NextSeg() while
     // pipe allows.
     stats.TCPSackRecovery++
     cc.setCwnd(cc.ssthresh)
+    tcb.highRxt = seqAdd(tcb.sndUna, Math.min(tcb.mss, Math.max(1, seqDiff(tcb.sndMax, tcb.sndUna))))
     retransmitHead(tcb)
-    tcb.highRxt = seqMax(tcb.highRxt, seqAdd(tcb.sndUna, Math.min(tcb.mss, Math.max(1, seqDiff(tcb.sndMax, tcb.sndUna)))))
     return
   }
   stats.TCPRenoRecovery++
-  retransmitHead(tcb)
   cc.setCwnd(cc.ssthresh + DUP_THRESH * tcb.mss) // RFC 6582 §3.2 step 2: inflate by the segments that left
+  retransmitHead(tcb)
 }
 
 /** Retransmits one segment at SND.UNA (the FIN alone if only it is outstanding). */
@@ -168,12 +169,16 @@ const sendRecovery = (tcb: Tcb): void => {
     if (next === undefined) return
     if (next.kind === "new") {
       const length = Math.min(next.length, newAvailable)
-      if (length <= 0 || !transmit(tcb, tcb.sndNxt, length, TcpFlags.psh)) return
-      tcb.sndNxt = seqAdd(tcb.sndNxt, length)
+      if (length <= 0 || !transmitNext(tcb, length, TcpFlags.psh)) return
     } else {
-      const end = seqAdd(next.seq, next.length)
-      if (!transmit(tcb, next.seq, next.length, 0)) return
-      tcb.highRxt = seqMax(tcb.highRxt, end)
+      // HighRxt (RFC 6675 §2) moves before the segment goes, as SND.NXT does in `transmitNext`: input nested in the
+      // send must not pick the same segment again.
+      const prior = tcb.highRxt
+      tcb.highRxt = seqMax(prior, seqAdd(next.seq, next.length))
+      if (!transmit(tcb, next.seq, next.length, 0)) {
+        tcb.highRxt = prior
+        return
+      }
     }
   }
 }

@@ -258,6 +258,12 @@ export class TcpPeer {
   hostTsVal = 0
   /** Both sides sent Timestamps in the handshake: the peer adds them by default. */
   timestamps = false
+  /**
+   * Called with each segment as the host's NIC hands it to the wire, inside
+   * the host's transmit: a peer that answers here (`inject`) is answered at
+   * once, as over an in-process wire, before the host's send returns.
+   */
+  onSent: ((segment: OutSegment) => void) | undefined = undefined
   readonly peerTsBase: number
   private readonly queue: Array<OutSegment> = []
   private readonly clock: Clock.Clock
@@ -456,6 +462,7 @@ export class TcpPeer {
     if (options.ts !== undefined) this.hostTsVal = options.ts[0]
     this.sent.push(segment)
     this.queue.push(segment)
+    this.onSent?.(segment)
   }
 
   /** Segments sent and not yet taken. */
