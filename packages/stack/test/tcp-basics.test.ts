@@ -3,10 +3,11 @@
  * both ways, half-close and close, refused connections.
  */
 import { describe, expect, it } from "@effect/vitest"
+import type { Impairments } from "@netstack/device"
 import { Network, whileClockAdvances } from "@netstack/stack"
-import { Duration, Effect, Fiber } from "effect"
+import { Deferred, Duration, Effect, Fiber } from "effect"
 
-const pair = (impairments = { delay: Duration.millis(1) }) =>
+const pair = (impairments: Impairments = { delay: Duration.millis(1) }) =>
   Effect.gen(function*() {
     const net = Network.make()
     const a = yield* net.host("a")
@@ -140,5 +141,45 @@ describe("TCP basics", () => {
       expect(result.success.mostQueued).toBeLessThanOrEqual(limit + 64 * 1024)
       expect(result.success.mostInQdisc).toBeLessThan(8)
       expect(result.success.queuedAtEnd).toBe(0)
+    }))
+
+  it.effect("readInto: a waiting reader's array takes the data straight from the packets, every byte in order under loss and reordering, and a reader interrupted while waiting loses nothing", () =>
+    Effect.gen(function*() {
+      const { a, b } = yield* pair({ delay: Duration.millis(1), loss: 0.05, reorder: 0.1 })
+      const server = yield* b.listen(80)
+      const data = pattern(400_000, 3)
+      const go = yield* Deferred.make<void>()
+      const sender = yield* Effect.forkChild(Effect.gen(function*() {
+        const conn = yield* server.accept
+        yield* Deferred.await(go)
+        yield* conn.write(data)
+        yield* conn.close()
+      }))
+      const result = yield* whileClockAdvances(Effect.scoped(Effect.gen(function*() {
+        const conn = yield* a.connect("10.0.0.2", 80)
+        const received = new Uint8Array(data.length)
+        let at = 0
+        let reads = 0
+        // A first reader gives up while it waits (its array parked): the bytes are the next reader's.
+        const impatient = yield* Effect.forkChild(conn.readInto(new Uint8Array(1000)))
+        yield* Effect.yieldNow
+        yield* Fiber.interrupt(impatient)
+        yield* Deferred.succeed(go, undefined)
+        for (;;) {
+          // Arrays smaller than a segment and larger than several, each offset into `received`.
+          const size = reads % 3 === 0 ? 700 : 5000
+          const n = yield* conn.readInto(received.subarray(0, Math.min(received.length, at + size)), at)
+          if (n === undefined) break
+          at += n
+          reads++
+        }
+        return { received: received.subarray(0, at), reads, unread: conn.info().unread }
+      })), 60_000)
+      expect(result._tag).toBe("Success")
+      if (result._tag !== "Success") return
+      expect(result.success.received.length).toBe(data.length)
+      expect(result.success.received).toEqual(data)
+      expect(result.success.unread).toBe(0)
+      yield* Fiber.join(sender)
     }))
 })

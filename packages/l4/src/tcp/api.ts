@@ -109,7 +109,7 @@ export class TcpConnection {
    * peer's data. No array is allocated for the data (the buffer's pages are recycled).
    */
   readInto(target: Uint8Array, at = 0): Effect.Effect<number | undefined, TcpError> {
-    return receiveWith(this.tcb, (receive) => receive.readInto(target, at))
+    return receiveWith(this.tcb, (receive) => receive.readInto(target, at), { target, at })
   }
 
   /** Reads everything until the peer's FIN. */
@@ -295,26 +295,42 @@ const closeConnection = (tcb: Tcb): void => {
 /** RFC 9293 §3.10.5 ABORT: the states whose peer is told by `<SEQ=SND.NXT><CTL=RST>` (not CLOSING, LAST-ACK, TIME-WAIT). */
 const ABORT_SENDS_RESET: ReadonlySet<TcpState> = new Set(["SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT"])
 
+/** The caller's array of a `readInto`: while it waits, data arriving in order goes straight into it (`ReceiveBuffer.park`). */
+interface ReadTarget {
+  readonly target: Uint8Array
+  readonly at: number
+}
+
 /**
  * RECEIVE's wait: takes in-order data with `take` once there is some (and
  * updates the window the read opened), or ends with the connection's error,
- * or `undefined` after the peer's FIN.
+ * or `undefined` after the peer's FIN. With a `direct` array, the wait parks
+ * it; however the wait ends, the array is parked no more and bytes copied
+ * into it that `take` did not claim go back to the receive buffer.
  */
-const receiveWith = <A>(tcb: Tcb, take: (receive: ReceiveBuffer) => A): Effect.Effect<A | undefined, TcpError> =>
-  Effect.gen(function*() {
+const receiveWith = <A>(
+  tcb: Tcb,
+  take: (receive: ReceiveBuffer) => A,
+  direct?: ReadTarget
+): Effect.Effect<A | undefined, TcpError> => {
+  const receive = tcb.receive
+  const receiving = Effect.gen(function*() {
     for (;;) {
-      if (tcb.receive.length > 0) {
-        const taken = take(tcb.receive)
+      if (receive.length > 0 || (direct !== undefined && receive.parkedBytes(direct.target, direct.at) > 0)) {
+        const taken = take(receive)
         windowUpdate(tcb)
         return taken
       }
       if (tcb.error !== undefined) return yield* tcb.error
       if (tcb.finReceived || tcb.state === "CLOSED") return undefined
       Latch.closeUnsafe(tcb.readable)
+      if (direct !== undefined) receive.park(direct.target, direct.at)
       // The data may be queued on the connection's net channel: this reader runs it (OSv's `soreceive`).
       yield* awaitAsChannelConsumer(tcb, "reader", tcb.readable, Latch.await(tcb.readable))
     }
   })
+  return direct === undefined ? receiving : Effect.ensuring(receiving, Effect.sync(() => receive.unpark(direct.target, direct.at)))
+}
 
 const abortConnection = (tcb: Tcb): void => {
   if (tcb.state === "CLOSED") return

@@ -18,6 +18,12 @@
  * it was handed out; otherwise the page belongs to the views, and the
  * buffer keeps only a weak reference, to go on appending to the page's
  * free tail if it is still alive when more data comes.
+ *
+ * A reader that waits with its own array `park`s it: in-order bytes that
+ * arrive while nothing else is unread are copied straight from the packet
+ * into that array, one copy instead of two (Linux's "copy to user" from the
+ * softirq into a sleeping reader's iovec, `tp->ucopy`); whatever does not
+ * fit goes to the pages behind them.
  */
 import { type PacketBuffer, SharedBytes } from "@netstack/buffers"
 import type { PageRecycler } from "./page-recycler.ts"
@@ -39,6 +45,13 @@ interface SparePage {
   readonly freeAt: number
 }
 
+/** A waiting reader's array (see `ReceiveBuffer.park`): bytes go to `target` from `at + filled`. */
+interface ParkedRead {
+  readonly target: Uint8Array
+  readonly at: number
+  filled: number
+}
+
 /** In-order bytes not yet read by the application. */
 export class ReceiveBuffer {
   /** The most bytes it holds (SO_RCVBUF), which bounds the advertised window. */
@@ -52,6 +65,8 @@ export class ReceiveBuffer {
   private readonly recycler: PageRecycler
   /** The last page, drained after views of it were handed out (see the module's doc). */
   private spare: SparePage | undefined = undefined
+  /** The waiting reader's array, if one is parked. */
+  private parked: ParkedRead | undefined = undefined
 
   constructor(capacity: number, recycler: PageRecycler) {
     this.capacity = capacity
@@ -68,9 +83,16 @@ export class ReceiveBuffer {
     return Math.max(0, this.capacity - this.held)
   }
 
-  /** Appends packet bytes `[offset, offset + length)` (from `data`). */
+  /** Appends packet bytes `[offset, offset + length)` (from `data`): into a parked reader's array first, if it can take them. */
   appendPacket(packet: PacketBuffer, offset: number, length: number): void {
+    const parked = this.parked
     let done = 0
+    if (parked !== undefined && this.held === 0) {
+      done = Math.min(length, parked.target.length - parked.at - parked.filled)
+      packet.copyOut(offset, done, parked.target, parked.at + parked.filled)
+      parked.filled += done
+    }
+    this.held += length - done
     while (done < length) {
       const page = this.room()
       const take = Math.min(length - done, PAGE_BYTES - this.writeAt)
@@ -78,12 +100,18 @@ export class ReceiveBuffer {
       this.writeAt += take
       done += take
     }
-    this.held += length
   }
 
-  /** Appends `bytes`. */
+  /** Appends `bytes`: into a parked reader's array first, if it can take them. */
   appendBytes(bytes: Uint8Array): void {
+    const parked = this.parked
     let done = 0
+    if (parked !== undefined && this.held === 0) {
+      done = Math.min(bytes.length, parked.target.length - parked.at - parked.filled)
+      parked.target.set(bytes.subarray(0, done), parked.at + parked.filled)
+      parked.filled += done
+    }
+    this.held += bytes.length - done
     while (done < bytes.length) {
       const page = this.room()
       const take = Math.min(bytes.length - done, PAGE_BYTES - this.writeAt)
@@ -91,7 +119,42 @@ export class ReceiveBuffer {
       this.writeAt += take
       done += take
     }
-    this.held += bytes.length
+  }
+
+  /**
+   * A reader waits for data with its own array: bytes arriving in order
+   * while nothing else is unread are copied into `target` from `at` until it
+   * is full. One reader at a time: false (and nothing parked) when another
+   * is parked already, or when there is unread data to take first.
+   */
+  park(target: Uint8Array, at: number): boolean {
+    if (this.parked !== undefined || this.held > 0 || at >= target.length) return false
+    this.parked = { target, at, filled: 0 }
+    return true
+  }
+
+  /** Bytes copied so far into the array parked as `target` from `at` (0 if it is not the one parked). */
+  parkedBytes(target: Uint8Array, at: number): number {
+    const parked = this.parked
+    return parked !== undefined && parked.target === target && parked.at === at ? parked.filled : 0
+  }
+
+  /**
+   * The reader parked as `target` from `at` stops waiting without taking its
+   * bytes (it was interrupted, or the connection ended): bytes already
+   * copied into its array go back in front of the unread data, in order, so
+   * none is lost. A no-op if that array is not the one parked.
+   */
+  unpark(target: Uint8Array, at: number): void {
+    const parked = this.parked
+    if (parked === undefined || parked.target !== target || parked.at !== at) return
+    this.parked = undefined
+    if (parked.filled === 0) return
+    const later = new Uint8Array(this.held)
+    this.readInto(later)
+    this.clear()
+    this.appendBytes(parked.target.slice(parked.at, parked.at + parked.filled))
+    this.appendBytes(later)
   }
 
   /** Takes up to `max` bytes in order (at most to the end of a page): a view the application may keep. */
@@ -106,9 +169,18 @@ export class ReceiveBuffer {
     return out
   }
 
-  /** Copies up to `target.length - at` bytes in order into `target` from `at`; returns how many. */
+  /**
+   * Copies up to `target.length - at` bytes in order into `target` from
+   * `at`; returns how many. If `target` was parked from `at`, the bytes
+   * already copied into it count first and it is parked no more.
+   */
   readInto(target: Uint8Array, at = 0): number {
+    const parked = this.parked
     let copied = 0
+    if (parked !== undefined && parked.target === target && parked.at === at) {
+      copied = parked.filled
+      this.parked = undefined
+    }
     while (this.held > 0 && at + copied < target.length) {
       const first = this.pages[0]
       if (first === undefined) break
@@ -121,8 +193,13 @@ export class ReceiveBuffer {
     return copied
   }
 
-  /** Drops everything unread (the connection was reset or closed with unread data). */
+  /**
+   * Drops everything unread (the connection was reset or closed with unread
+   * data), bytes already copied into a parked array included: that array
+   * stays parked, empty.
+   */
   clear(): void {
+    if (this.parked !== undefined) this.parked.filled = 0
     for (const page of this.pages) if (!page.exposed) page.storage.release()
     this.pages.length = 0
     this.readAt = 0
