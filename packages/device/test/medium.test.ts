@@ -23,6 +23,7 @@ import {
   type WireDirection
 } from "../src/index.ts"
 import { DueQueue } from "../src/medium/due-queue.ts"
+import { propertyRuns } from "@netstack/test-support"
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -160,8 +161,6 @@ const arrayOfLength = <A>(item: fc.Arbitrary<A>, min: number, max: number): fc.A
 
 const seedArb = fc.integer({ min: 0, max: 0x7fffffff })
 
-/** Runs per property: `n`, or `FC_RUNS` when set (`npm run fuzz`). */
-const runs = (n: number): number => process.env["FC_RUNS"] === undefined ? n : Number(process.env["FC_RUNS"])
 
 // ---------------------------------------------------------------------------
 // Wire
@@ -253,7 +252,7 @@ describe("Wire", () => {
           }
         }
       ),
-      { numRuns: runs(60) }
+      { numRuns: propertyRuns(60) }
     )
   })
 
@@ -413,7 +412,7 @@ describe("Wire", () => {
           )
         }
       ),
-      { numRuns: runs(100) }
+      { numRuns: propertyRuns(100) }
     )
   })
 
@@ -455,7 +454,7 @@ describe("Wire", () => {
           assert.isAtLeast(cur.time, prev.time - EPS)
         }
       }),
-      { numRuns: runs(100) }
+      { numRuns: propertyRuns(100) }
     )
   })
 
@@ -615,7 +614,7 @@ describe("Wire", () => {
           }
         }
       ),
-      { numRuns: runs(100) }
+      { numRuns: propertyRuns(100) }
     )
   })
 
@@ -894,7 +893,7 @@ describe("Hub", () => {
           )
         }
       ),
-      { numRuns: runs(60) }
+      { numRuns: propertyRuns(60) }
     )
   })
 
@@ -958,7 +957,7 @@ describe("DueQueue", () => {
           assert.strictEqual(queue.earliest, Math.min(...model.map((m) => m.due)))
         }
       }),
-      { numRuns: runs(200) }
+      { numRuns: propertyRuns(200) }
     )
   })
 })

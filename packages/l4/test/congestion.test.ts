@@ -25,13 +25,12 @@ import {
   RenoController
 } from "../src/tcp/congestion/index.ts"
 import { AckCredit, slowStartGrowth } from "../src/tcp/congestion/window-growth.ts"
+import { propertyRuns } from "@netstack/test-support"
 
 const MSS = 1000
 const MS = 1000 // µs
 const SECOND = 1_000_000 // µs
 
-/** Runs per property: `n`, or `FC_RUNS` when set (`npm run fuzz`). */
-const runs = (n: number): number => process.env["FC_RUNS"] === undefined ? n : Number(process.env["FC_RUNS"])
 
 const reno = (window = initialWindow(MSS)): RenoController =>
   newReno.make({ mss: MSS, initialWindow: window, now: 0 }) as RenoController
@@ -589,7 +588,7 @@ describe("invariants of both algorithms under any sequence of events", () => {
           }
         }
       ),
-      { numRuns: runs(300) }
+      { numRuns: propertyRuns(300) }
     )
   })
 })

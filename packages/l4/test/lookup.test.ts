@@ -8,6 +8,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import { BindTable, EstablishedTable, type FourTuple, ListenerTable, type TcpBinding, TcpTables } from "../src/tcp/lookup.ts"
+import { propertyRuns } from "@netstack/test-support"
 
 /** A deterministic source of numbers in [0, 1) (mulberry32) seeded with `seed`. */
 const seeded = (seed: number): () => number => {
@@ -20,7 +21,6 @@ const seeded = (seed: number): () => number => {
   }
 }
 
-const runs = (n: number): number => process.env["FC_RUNS"] === undefined ? n : Number(process.env["FC_RUNS"])
 
 /** Few addresses (one above 2^31) and ports, so operations meet. */
 const ADDRESSES = [0x0a000001, 0x0a000002, 0xc0a80001] as const
@@ -129,9 +129,9 @@ describe("EstablishedTable", () => {
         expect(model.find((e) => same(e.t, t))?.c).toBe(c)
       })
       expect(seen.length).toBe(model.length)
-    }), { numRuns: runs(150) })
+    }), { numRuns: propertyRuns(150) })
     // The runs reached the limits and TIME_WAIT (unless FC_RUNS asked for very few).
-    if (runs(150) >= 100) expect(Math.min(coverage.full, coverage.overflow, coverage.timeWait)).toBeGreaterThan(10)
+    if (propertyRuns(150) >= 100) expect(Math.min(coverage.full, coverage.overflow, coverage.timeWait)).toBeGreaterThan(10)
   })
 
   it("compares the whole 4-tuple: addresses and ports given as signed or unsigned numbers meet", () => {
@@ -206,7 +206,7 @@ describe("ListenerTable", () => {
         expect(table.size).toBe(model.length)
       }
       expect({ ...table.stats }).toEqual({ refusedExists, refusedFull })
-    }), { numRuns: runs(200) })
+    }), { numRuns: propertyRuns(200) })
   })
 
   it("sends a SYN to the listener on its address, others on the port to the wildcard listener", () => {
@@ -328,7 +328,7 @@ describe("BindTable", () => {
         }
       }
       expect({ ...table.stats }).toEqual({ refusedInUse, refusedFull })
-    }), { numRuns: runs(200) })
+    }), { numRuns: propertyRuns(200) })
   })
 
   it("EADDRINUSE between the wildcard and a specific address, both ways; other ports and addresses are free", () => {
@@ -431,6 +431,6 @@ describe("TcpTables.isFourTupleFree", () => {
           }
         }
       }
-    }), { numRuns: runs(200) })
+    }), { numRuns: propertyRuns(200) })
   })
 })

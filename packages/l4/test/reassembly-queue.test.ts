@@ -11,10 +11,8 @@ import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import { type InsertResult, ReassemblyQueue, type SackBlock } from "../src/tcp/receive-buffer.ts"
 import { seqAdd, seqDiff } from "../src/tcp/seq.ts"
-import { concatBytes } from "@netstack/test-support"
+import { concatBytes, propertyRuns } from "@netstack/test-support"
 
-/** Runs per property: `n`, or `FC_RUNS` when set (`npm run fuzz`). */
-const runs = (n: number): number => process.env["FC_RUNS"] === undefined ? n : Number(process.env["FC_RUNS"])
 
 /** Bytes before the payload in the test packets, as the TCP/IP headers are in a real one. */
 const HEADERS = 40
@@ -344,7 +342,7 @@ describe("ReassemblyQueue: random arrivals", () => {
         expect(queue.isIdle).toBe(true)
         expect(queue.chunkCount).toBe(0)
       }),
-      { numRuns: runs(300) }
+      { numRuns: propertyRuns(300) }
     )
   })
 })

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { PacketBuffer } from "@netstack/buffers"
+import { propertyRuns } from "@netstack/test-support"
 import fc from "fast-check"
 import { PageRecycler } from "../src/tcp/page-recycler.ts"
 import { ReceiveBuffer } from "../src/tcp/receive-buffer.ts"
@@ -129,7 +130,7 @@ describe("ReceiveBuffer: a parked reader", () => {
         }
         expect(all).toEqual(bytesFrom(0, written))
       }),
-      { seed: 6, numRuns: 200 }
+      { numRuns: propertyRuns(200) }
     )
   })
 })

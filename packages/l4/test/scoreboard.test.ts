@@ -8,6 +8,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import type { SackBlock } from "../src/tcp/receive-buffer.ts"
+import { propertyRuns } from "@netstack/test-support"
 import {
   DUP_THRESH,
   type NextSegment,
@@ -17,8 +18,6 @@ import {
   type ScoreboardUpdate
 } from "../src/tcp/sack/index.ts"
 
-/** Runs per property: `n`, or `FC_RUNS` when set (`npm run fuzz`). */
-const runs = (n: number): number => process.env["FC_RUNS"] === undefined ? n : Number(process.env["FC_RUNS"])
 
 // ---------------------------------------------------------------------------
 // The reference model: one flag per outstanding octet, the RFC's text per octet.
@@ -359,7 +358,7 @@ describe("Scoreboard against the octet-by-octet model of RFC 6675", () => {
           }
         }
       }),
-      { numRuns: runs(300) }
+      { numRuns: propertyRuns(300) }
     )
   })
 })

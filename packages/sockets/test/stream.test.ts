@@ -7,8 +7,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { whileClockAdvances } from "@netstack/stack"
 import { Cause, Effect, Fiber, Stream } from "effect"
 import fc from "fast-check"
-import { deterministic, pair, pattern, runs } from "./support/pair.ts"
-import { concatBytes } from "@netstack/test-support"
+import { deterministic, pair, pattern } from "./support/pair.ts"
+import { concatBytes, propertyRuns } from "@netstack/test-support"
 
 describe("stream sockets", () => {
   it.effect("connect, accept and echo through the Sockets service", () =>
@@ -128,7 +128,7 @@ describe("stream sockets", () => {
         }))
         expect(received._tag === "Success" && received.success).toEqual(data)
       }),
-      { numRuns: runs(15) }
+      { numRuns: propertyRuns(15) }
     )
   })
 })

@@ -25,7 +25,8 @@ import { advanceClock, Network, whileClockAdvances } from "@netstack/stack"
 import { emitEthernet, emitIpv4, EtherTypes } from "@netstack/wire"
 import { Duration, Effect } from "effect"
 import fc from "fast-check"
-import { deterministic, ip, runs, triangle } from "./support/topology.ts"
+import { deterministic, ip, triangle } from "./support/topology.ts"
+import { propertyRuns } from "@netstack/test-support"
 
 /** Both directions' counters of each wire. */
 const wireCounters = (wires: ReadonlyArray<Wire>): ReadonlyArray<MediumCounters> =>
@@ -159,7 +160,7 @@ describe("fragmented pings over impaired links (property)", () => {
           expect(stats["ReasmFails"]).toBe(stats["ReasmTimeout"])
         }
       }),
-      { numRuns: runs(25) }
+      { numRuns: propertyRuns(25) }
     )
     expect(totals.succeeded).toBeGreaterThan(0)
     expect(totals.perfectRuns).toBeGreaterThan(0)
@@ -314,7 +315,7 @@ describe("a fragment flood (property)", () => {
         totals.overlaps += r["ReasmOverlaps"] ?? 0
         totals.oversized += r["ReasmOversized"] ?? 0
       }),
-      { numRuns: runs(8) }
+      { numRuns: propertyRuns(8) }
     )
     // the floods exercised the limits and the hostile cases
     expect(totals.memoryRefusals).toBeGreaterThan(0)

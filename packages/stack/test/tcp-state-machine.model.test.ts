@@ -63,7 +63,8 @@ import {
   TcpModel
 } from "./support/tcp-model.ts"
 import { describeSegment, HOST_ADDRESS, type OutSegment, PEER_ADDRESS, PEER_PORT, patternBytes, TcpPeer } from "./support/tcp-peer.ts"
-import { deterministic, runs } from "./support/topology.ts"
+import { deterministic } from "./support/topology.ts"
+import { propertyRuns } from "@netstack/test-support"
 
 // ---------------------------------------------------------------------------
 // The host's configuration and the model's view of it
@@ -789,7 +790,7 @@ const runCommands = (opening: Opening, commands: Iterable<Command>): Promise<voi
 
 describe("the TCP state machine against RFC 9293's", () => {
   it("every user call, segment and timeout moves the host as the reference model says, with the replies it prescribes", async () => {
-    const numRuns = runs(200)
+    const numRuns = propertyRuns(200)
     await fc.assert(
       fc.asyncProperty(openingArb, fc.commands([commandArb], { maxCommands: 25, size: "max" }), runCommands),
       { numRuns }

@@ -33,8 +33,9 @@ import { advanceClock, type Host, whileClockAdvances } from "@netstack/stack"
 import { Duration, Effect } from "effect"
 import fc from "fast-check"
 import { appendFileSync } from "node:fs"
-import { deterministic, runs } from "./support/topology.ts"
+import { deterministic } from "./support/topology.ts"
 import { classifyFrame, type EndReport, firstDifference, frameDestination, pattern, type TcpPair, tcpPair, transfer } from "./support/tcp.ts"
+import { propertyRuns } from "@netstack/test-support"
 
 // ---------------------------------------------------------------------------
 // Generators
@@ -414,7 +415,7 @@ describe.each([
       }),
       // A failing case is reported unshrunk (every case is a whole simulated transfer; shrinking one takes
       // many minutes); TCP_PROPERTY_REPLAY replays it.
-      { numRuns: runs(40), endOnFailure: true, ...debugOptions() }
+      { numRuns: propertyRuns(40), endOnFailure: true, ...debugOptions() }
     )
     console.log(`tcp transfer property (net channels ${netChannels ? "on" : "off"}):`, JSON.stringify(totals))
     // the generators reached what they are for

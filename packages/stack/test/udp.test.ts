@@ -18,7 +18,8 @@ import { advanceClock, type Host, Network, whileClockAdvances } from "@netstack/
 import { emitEthernet, emitIpv4, emitUdp, EtherTypes } from "@netstack/wire"
 import { Duration, Effect } from "effect"
 import fc from "fast-check"
-import { deterministic, ip, runs, triangle } from "./support/topology.ts"
+import { deterministic, ip, triangle } from "./support/topology.ts"
+import { propertyRuns } from "@netstack/test-support"
 
 const B = ip("10.0.2.1")
 
@@ -335,7 +336,7 @@ describe("random datagrams over impaired links (property)", () => {
         for (const counters of run.wires) expect(unaccounted(counters)).toBe(0)
         totals.delivered += run.received.length
       }),
-      { numRuns: runs(15) }
+      { numRuns: propertyRuns(15) }
     )
     expect(totals.delivered).toBeGreaterThan(0)
     expect(totals.perfectRuns).toBeGreaterThan(0)

@@ -78,5 +78,3 @@ export const PSH = 0x08
 export const deterministic = <A, E>(seed: number, program: Effect.Effect<A, E, Scope.Scope>): Promise<A> =>
   Effect.runPromise(program.pipe(Effect.scoped, Random.withSeed(seed), Effect.provide(TestClock.layer())))
 
-/** Runs per property: `n`, or `FC_RUNS` when set (`npm run fuzz`). */
-export const runs = (n: number): number => process.env["FC_RUNS"] === undefined ? n : Number(process.env["FC_RUNS"])

@@ -62,8 +62,6 @@ export const counters = (host: Host) => ({
   drops: host.link.drops.snapshot()
 })
 
-/** Runs per property: `n`, or `FC_RUNS` when set (`npm run fuzz`), as the other property tests read it. */
-export const runs = (n: number): number => process.env["FC_RUNS"] === undefined ? n : Number(process.env["FC_RUNS"])
 
 /** Runs a scoped program under a fresh TestClock with Effect's `Random` seeded by `seed` (for fast-check's async properties). */
 export const deterministic = <A, E>(seed: number, program: Effect.Effect<A, E, Scope.Scope>): Promise<A> =>
