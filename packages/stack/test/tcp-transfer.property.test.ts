@@ -6,7 +6,8 @@
  * to 20 %, reordering, duplication, corruption, delay and jitter, a rate
  * limit with a bounded queue) and sometimes a partition in the middle; a
  * transfer one way or both ways at once, with generated sizes, write sizes,
- * reading speeds and TCP settings at each end (SACK, timestamps and window
+ * reading speeds and ways (`read`, or `readInto` an array data may go
+ * straight into) and TCP settings at each end (SACK, timestamps and window
  * scaling on or off, small buffers that close the window, NewReno or
  * CUBIC). Then:
  *
@@ -97,8 +98,11 @@ const sizeArb = fc.oneof(
 )
 
 const readingArb = fc.oneof(
-  { weight: 3, arbitrary: fc.constant({ size: 64 * 1024, pauseMillis: 0 }) },
-  { weight: 1, arbitrary: fc.record({ size: fc.integer({ min: 1, max: 8192 }), pauseMillis: fc.integer({ min: 1, max: 20 }) }) }
+  { weight: 3, arbitrary: fc.record({ size: fc.constant(64 * 1024), pauseMillis: fc.constant(0), into: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ size: fc.integer({ min: 1, max: 8192 }), pauseMillis: fc.integer({ min: 1, max: 20 }), into: fc.boolean() })
+  }
 )
 
 const caseArb = fc.record({
@@ -192,7 +196,8 @@ const hostLeftovers = (pair: TcpPair) => ({
 /** A slow reader, but one that can take `total` bytes in at most 1000 reads (20 s of pauses at most). */
 const boundedReading = (reading: Case["readingA"], total: number): Case["readingA"] => ({
   size: Math.max(reading.size, Math.ceil(total / 1000)),
-  pauseMillis: reading.pauseMillis
+  pauseMillis: reading.pauseMillis,
+  into: reading.into
 })
 
 const runCase = (c: Case, netChannels: boolean) =>

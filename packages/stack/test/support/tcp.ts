@@ -199,19 +199,31 @@ const failedEnd = (error: TcpError | "stuck"): EndReport => ({
   connection: undefined
 })
 
-/** How an application reads: `size` bytes at most per read, pausing `pauseMillis` after each (a slow reader fills its window). */
+/**
+ * How an application reads: `size` bytes at most per read, pausing
+ * `pauseMillis` after each (a slow reader fills its window); with `into`,
+ * through `readInto` an array of its own (which data may go straight into
+ * while it waits) rather than `read`.
+ */
 export interface Reading {
   readonly size: number
   readonly pauseMillis: number
+  readonly into?: boolean
 }
 
 /** Reads until the peer's FIN, as `reading` says. */
 const readToEnd = (connection: TcpConnection, reading: Reading): Effect.Effect<Uint8Array, TcpError> =>
   Effect.gen(function*() {
     const chunks: Array<Uint8Array> = []
+    const array = reading.into === true ? new Uint8Array(reading.size) : undefined
     let total = 0
     for (;;) {
-      const chunk = yield* connection.read(reading.size)
+      let chunk: Uint8Array | undefined
+      if (array === undefined) chunk = yield* connection.read(reading.size)
+      else {
+        const n = yield* connection.readInto(array)
+        chunk = n === undefined ? undefined : array.slice(0, n)
+      }
       if (chunk === undefined) break
       chunks.push(chunk)
       total += chunk.length
