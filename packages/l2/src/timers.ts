@@ -39,9 +39,11 @@ export class TimerQueue {
   private batchDepth = 0
   /** The time read in the current batch, or -1 before the first read. */
   private batchNow = -1
+  /** Work to run when the outermost batch ends (`afterBatch`). */
+  private readonly batchEnd: Array<() => void> = []
   /** Timers that have run. */
   fired = 0
-  /** Callbacks that threw (a bug in the layer that scheduled them); the queue carries on. */
+  /** Callbacks (timers, `afterBatch` work) that threw: a bug in the layer that scheduled them; the queue carries on. */
   failures = 0
 
   private constructor(clock: Clock.Clock) {
@@ -64,13 +66,44 @@ export class TimerQueue {
     return this.batchNow
   }
 
-  /** Runs `work` with `now()` reading the clock at most once (the softirq wraps each NAPI poll in it). */
+  /**
+   * Runs `work` with `now()` reading the clock at most once (the softirq
+   * wraps each NAPI poll in it); then what `afterBatch` deferred.
+   */
   batch<A>(work: () => A): A {
     this.batchDepth++
     try {
       return work()
     } finally {
-      if (--this.batchDepth === 0) this.batchNow = -1
+      if (--this.batchDepth === 0) {
+        this.batchNow = -1
+        this.runBatchEnd()
+      }
+    }
+  }
+
+  /**
+   * Runs `callback` once the current batch is over (at once outside a
+   * batch): a task woken by the softirq runs after it, as on a kernel,
+   * where a reader woken by `sk_data_ready` gets the CPU only once the NAPI
+   * poll has finished.
+   */
+  afterBatch(callback: () => void): void {
+    if (this.batchDepth === 0) return callback()
+    this.batchEnd.push(callback)
+  }
+
+  private runBatchEnd(): void {
+    if (this.batchEnd.length === 0) return
+    // Taken first: a callback may run a batch of its own, whose end runs what that batch defers.
+    const pending = this.batchEnd.splice(0)
+    for (const callback of pending) {
+      try {
+        callback()
+      } catch {
+        // As with timers: a callback's bug is counted, never thrown into the poll that deferred it.
+        this.failures++
+      }
     }
   }
 

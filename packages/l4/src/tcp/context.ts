@@ -60,6 +60,12 @@ export interface TcpHost {
    */
   readonly outputCompleted: (tcb: Tcb) => void
   /**
+   * In-order data (or the FIN) is there to read (Linux's `sk_data_ready`):
+   * the host wakes the connection's reader once the NAPI poll that brought
+   * it is over.
+   */
+  readonly dataReady: (tcb: Tcb) => void
+  /**
    * TCP input is running (a segment is being processed, and a fiber resumed
    * by a latch it opened runs inside it): no net channel may be run now.
    */

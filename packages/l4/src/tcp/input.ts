@@ -377,7 +377,7 @@ const acceptData = (tcb: Tcb, seg: Segment, packet: PacketBuffer): boolean => {
     })
     tcb.releaseReassembly()
   }
-  Latch.openUnsafe(tcb.readable)
+  tcb.host.dataReady(tcb)
   return gapWasOpen
 }
 

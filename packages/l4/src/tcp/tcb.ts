@@ -217,6 +217,8 @@ export class Tcb implements FourTuple, TxOwner {
   queuedBytes = 0
   /** Sending stopped with too much queued below TCP; the host resumes it as segments complete (`TSQ_THROTTLED`). */
   tsqThrottled = false
+  /** Its reader is to be woken when the NAPI poll ends (`TcpHost.dataReady`). */
+  readerWakeQueued = false
 
   // ---- ACK generation (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2)
   /** Bytes received since the last ACK sent. */

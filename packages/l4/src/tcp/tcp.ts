@@ -23,6 +23,7 @@ import type { NetTrace } from "@netstack/device"
 import type { DropCounters, TimerQueue } from "@netstack/l2"
 import type { Ipv4, ReceivedDatagram, TransportError } from "@netstack/l3"
 import { readU16, readU32, TcpFlags, TcpView } from "@netstack/wire"
+import { Latch } from "effect"
 import { EphemeralPorts } from "../ports/ephemeral.ts"
 import type { CongestionAlgorithm } from "./congestion/congestion-control.ts"
 import type { TcpHost } from "./context.ts"
@@ -141,6 +142,8 @@ export class Tcp implements TcpHost {
   /** Throttled connections whose queues drained, waiting for `resumeThrottled` (Linux's TSQ tasklet list). */
   private readonly tsqReady: Array<Tcb> = []
   private tsqScheduled = false
+  /** Connections with data for their readers, to wake when the NAPI poll is over (`dataReady`). */
+  private readonly readersToWake: Array<Tcb> = []
 
   private constructor(options: TcpOptions) {
     this.ipv4 = options.ipv4
@@ -207,6 +210,27 @@ export class Tcp implements TcpHost {
     this.tsqScheduled = false
     const ready = this.tsqReady.splice(0)
     for (const tcb of ready) tcb.cwndLimited = pushData(tcb)
+  }
+
+  /**
+   * Data is there to read (`TcpHost.dataReady`): the reader is woken when
+   * the current NAPI poll ends, after every segment of the batch was taken
+   * in (one wake-up, one read, one window update for all of them), as a
+   * kernel's reader runs once the softirq is done. At once outside a poll.
+   */
+  dataReady(tcb: Tcb): void {
+    if (tcb.readerWakeQueued) return
+    tcb.readerWakeQueued = true
+    this.readersToWake.push(tcb)
+    if (this.readersToWake.length === 1) this.timers.afterBatch(this.wakeReaders)
+  }
+
+  private readonly wakeReaders = (): void => {
+    const ready = this.readersToWake.splice(0)
+    for (const tcb of ready) {
+      tcb.readerWakeQueued = false
+      Latch.openUnsafe(tcb.readable)
+    }
   }
 
   /** TCP input is running: see `TcpHost.inInput`. */

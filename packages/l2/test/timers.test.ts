@@ -1,0 +1,47 @@
+/**
+ * The host's timer queue around NAPI batches: `afterBatch` work runs once
+ * the outermost batch is over (at once outside one), in order, each piece
+ * once, and a piece that throws is counted, not thrown into the poll.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { TimerQueue } from "@netstack/l2"
+import { Effect } from "effect"
+
+describe("TimerQueue.afterBatch", () => {
+  it.effect("runs deferred work after the outermost batch, in order, once; at once outside a batch", () =>
+    Effect.gen(function*() {
+      const timers = yield* TimerQueue.make()
+      const log: Array<string> = []
+      timers.afterBatch(() => log.push("outside"))
+      expect(log).toEqual(["outside"])
+      timers.batch(() => {
+        timers.afterBatch(() => log.push("first"))
+        timers.batch(() => timers.afterBatch(() => log.push("nested")))
+        log.push("end of work")
+        timers.afterBatch(() => {
+          log.push("second")
+          // A batch run by deferred work ends with what it defers itself.
+          timers.batch(() => timers.afterBatch(() => log.push("from a deferred batch")))
+        })
+      })
+      expect(log).toEqual(["outside", "end of work", "first", "nested", "second", "from a deferred batch"])
+      timers.batch(() => 0)
+      expect(log.length).toBe(6)
+    }))
+
+  it.effect("counts deferred work that throws and runs the rest", () =>
+    Effect.gen(function*() {
+      const timers = yield* TimerQueue.make()
+      const ran: Array<number> = []
+      const result = timers.batch(() => {
+        timers.afterBatch(() => {
+          throw new Error("a bug in the layer that deferred it")
+        })
+        timers.afterBatch(() => ran.push(2))
+        return 42
+      })
+      expect(result).toBe(42)
+      expect(ran).toEqual([2])
+      expect(timers.failures).toBe(1)
+    }))
+})
