@@ -5,7 +5,26 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { TimerQueue } from "@netstack/l2"
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
+import { TestClock } from "effect/testing"
+
+describe("TimerQueue.soon", () => {
+  it.effect("runs at the end of the batch inside one, and outside one from the timer fiber, never in the caller's stack", () =>
+    Effect.gen(function*() {
+      const timers = yield* TimerQueue.make()
+      const log: Array<string> = []
+      timers.batch(() => {
+        timers.soon(() => log.push("soon, in a batch"))
+        log.push("end of work")
+      })
+      expect(log).toEqual(["end of work", "soon, in a batch"])
+      timers.soon(() => log.push("soon, outside"))
+      log.push("caller goes on")
+      expect(log).toEqual(["end of work", "soon, in a batch", "caller goes on"])
+      yield* TestClock.adjust(Duration.zero)
+      expect(log).toEqual(["end of work", "soon, in a batch", "caller goes on", "soon, outside"])
+    }))
+})
 
 describe("TimerQueue.afterBatch", () => {
   it.effect("runs deferred work after the outermost batch, in order, once; at once outside a batch", () =>

@@ -192,9 +192,10 @@ export class Tcp implements TcpHost {
 
   /**
    * A throttled connection's segment completed (`TcpHost.outputCompleted`):
-   * once half of its small-queue limit is gone it is resumed from the host's
-   * timer fiber, outside the driver's completion path, as Linux's `tcp_wfree`
-   * hands the socket to the TSQ tasklet.
+   * once half of its small-queue limit is gone it is resumed at the end of
+   * the NAPI poll that completed it (`TimerQueue.soon`; from the timer fiber
+   * outside a poll), never inside the driver's completion path, as Linux's
+   * `tcp_wfree` hands the socket to the TSQ tasklet.
    */
   outputCompleted(tcb: Tcb): void {
     if (!tcb.tsqThrottled || tcb.queuedBytes > outputLimit(tcb) / 2) return
@@ -202,7 +203,7 @@ export class Tcp implements TcpHost {
     this.tsqReady.push(tcb)
     if (this.tsqScheduled) return
     this.tsqScheduled = true
-    this.timers.after(0, this.resumeThrottled)
+    this.timers.soon(this.resumeThrottled)
   }
 
   /** Sends what the throttled connections now may (`tcp_tsq_handler`). */
