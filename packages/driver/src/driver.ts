@@ -299,8 +299,7 @@ const makeDriver = (
           stats.rxRefillRetries++
           for (let i = 0; i < nic.rx.length; i++) refill(i)
         }),
-        // Waits on its latch when idle; Effect still yields it after 2048 operations: no yield per turn (a
-        // setImmediate hop each, some 20 000 per 256 MiB transfer).
+        // Idle, it waits on a latch: no yield (a setImmediate hop) after every turn; Effect's budget yields it when busy.
         { disableYield: true }
       )
     )
@@ -320,8 +319,7 @@ const makeDriver = (
               softirq.schedule(napi)
             }
           }),
-          // Waits on its latch when idle; Effect still yields it after 2048 operations: no yield per turn (a
-          // setImmediate hop each, some 20 000 per 256 MiB transfer).
+          // Idle, it waits on a latch: no yield (a setImmediate hop) after every turn; Effect's budget yields it when busy.
           { disableYield: true }
         )
       )

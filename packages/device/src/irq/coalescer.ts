@@ -61,8 +61,7 @@ class OneShotTimer {
           timer.expire()
         }
       }),
-      // Waits on its latch when idle; Effect still yields it after 2048 operations: no yield per turn (a
-      // setImmediate hop each, some 20 000 per 256 MiB transfer).
+      // Idle, it waits on a latch: no yield (a setImmediate hop) after every turn; Effect's budget yields it when busy.
       { disableYield: true }
     )
   }

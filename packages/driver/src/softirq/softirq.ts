@@ -97,8 +97,7 @@ const makeSoftirq = (options: SoftirqOptions = {}): Effect.Effect<SoftirqShape, 
           if (list.length === 0) Latch.closeUnsafe(raised)
           yield* Effect.yieldNow
         }),
-        // Waits on its latch when idle; Effect still yields it after 2048 operations: no yield per turn (a
-        // setImmediate hop each, some 20 000 per 256 MiB transfer).
+        // The round ends with its own yield: Effect.forever's yield after each turn would be a second one.
         { disableYield: true }
       )
     )

@@ -60,9 +60,9 @@ export interface TcpHost {
    */
   readonly outputCompleted: (tcb: Tcb) => void
   /**
-   * In-order data (or the FIN) is there to read (Linux's `sk_data_ready`):
-   * the host wakes the connection's reader once the NAPI poll that brought
-   * it is over.
+   * In-order data is there to read (Linux's `sk_data_ready`): the host
+   * wakes the connection's reader once the NAPI poll that brought it is
+   * over. (A FIN, a reset or a close wakes it at once.)
    */
   readonly dataReady: (tcb: Tcb) => void
   /**

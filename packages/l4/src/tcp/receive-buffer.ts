@@ -135,8 +135,13 @@ export class ReceiveBuffer {
 
   /** Bytes copied so far into the array parked as `target` from `at` (0 if it is not the one parked). */
   parkedBytes(target: Uint8Array, at: number): number {
+    return this.parkedAs(target, at)?.filled ?? 0
+  }
+
+  /** The parked read, if it is `target` from `at`. */
+  private parkedAs(target: Uint8Array, at: number): ParkedRead | undefined {
     const parked = this.parked
-    return parked !== undefined && parked.target === target && parked.at === at ? parked.filled : 0
+    return parked !== undefined && parked.target === target && parked.at === at ? parked : undefined
   }
 
   /**
@@ -146,8 +151,8 @@ export class ReceiveBuffer {
    * none is lost. A no-op if that array is not the one parked.
    */
   unpark(target: Uint8Array, at: number): void {
-    const parked = this.parked
-    if (parked === undefined || parked.target !== target || parked.at !== at) return
+    const parked = this.parkedAs(target, at)
+    if (parked === undefined) return
     this.parked = undefined
     if (parked.filled === 0) return
     const later = new Uint8Array(this.held)
@@ -175,9 +180,9 @@ export class ReceiveBuffer {
    * already copied into it count first and it is parked no more.
    */
   readInto(target: Uint8Array, at = 0): number {
-    const parked = this.parked
+    const parked = this.parkedAs(target, at)
     let copied = 0
-    if (parked !== undefined && parked.target === target && parked.at === at) {
+    if (parked !== undefined) {
       copied = parked.filled
       this.parked = undefined
     }
