@@ -40,4 +40,4 @@ export { ChecksumState, type GsoType, PacketMetadata, type PacketType, type TxOw
 export { PacketBuffer, type SegmentVisitor } from "./packet-buffer.ts"
 export { resolvePartialChecksum } from "./partial-checksum.ts"
 export { BufferPool, type BufferPoolOptions, type BufferPoolStats } from "./pool.ts"
-export { SharedBytes, type StorageOwner } from "./shared-bytes.ts"
+export { LentBytes, SharedBytes, type StorageOwner } from "./shared-bytes.ts"

@@ -52,3 +52,32 @@ export class SharedBytes {
     return this.refs > 1
   }
 }
+
+/**
+ * A storage lent by whoever owns its memory (a medium handing a received
+ * frame over without a copy, as Xen's netback flipped a page into its guest):
+ * the last release gives the memory back through `giveBack`, once.
+ */
+export class LentBytes extends SharedBytes {
+  private returned = false
+  private readonly giveBack: () => void
+
+  /** A storage over `bytes`, holding one reference; `giveBack` runs when the last one is released. */
+  constructor(bytes: Uint8Array, giveBack: () => void) {
+    super(bytes, LENDER)
+    this.giveBack = giveBack
+  }
+
+  /** Gives the memory back, the first time; a repeat is a `DoubleRelease`. */
+  reclaim(): DoubleRelease | undefined {
+    if (this.returned) return new DoubleRelease()
+    this.returned = true
+    this.giveBack()
+    return undefined
+  }
+}
+
+/** The owner of every `LentBytes`: hands each back to its lender. */
+const LENDER: StorageOwner = {
+  reclaim: (storage) => storage instanceof LentBytes ? storage.reclaim() : new DoubleRelease()
+}

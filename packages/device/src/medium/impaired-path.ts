@@ -149,8 +149,7 @@ export class ImpairedPath implements Landing {
     const due = departure + delay
     const scheduler = this.env.scheduler
     if (due <= now && !scheduler.hasDueBy(now)) {
-      this.hand(out, outOffload)
-      outRelease?.(out)
+      this.hand(out, outOffload, outRelease)
     } else {
       c.inFlight++
       scheduler.schedule(due, out, this, outRelease, outOffload)
@@ -161,16 +160,20 @@ export class ImpairedPath implements Landing {
   land(frame: Uint8Array, release: FrameRelease | undefined, offload: FrameOffload | undefined): void {
     const c = this.stats
     c.inFlight--
-    if (this.env.blocked()) c.partitionDropped++
-    else this.hand(frame, offload)
+    if (!this.env.blocked()) return this.hand(frame, offload, release)
+    c.partitionDropped++
     release?.(frame)
   }
 
-  /** Hands a copy to the receiver (counted before the receiver runs, so a receiver sees balanced counters). */
-  private hand(frame: Uint8Array, offload: FrameOffload | undefined): void {
+  /**
+   * Hands a copy to the receiver (counted before the receiver runs, so a
+   * receiver sees balanced counters), with the sender's `release`, which the
+   * slot calls once the receiver is done with the frame.
+   */
+  private hand(frame: Uint8Array, offload: FrameOffload | undefined, release: FrameRelease | undefined): void {
     const slot = this.env.slot
     if (slot.attached) this.stats.delivered++
     else this.stats.unattachedDropped++
-    slot.deliver(frame, offload)
+    slot.deliver(frame, offload, release)
   }
 }

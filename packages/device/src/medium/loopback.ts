@@ -21,10 +21,9 @@ export const loopback = (): Loopback => {
       stats.sent++
       if (slot.attached) stats.delivered++
       else stats.unattachedDropped++
-      slot.deliver(frame, offload)
-      release?.(frame)
+      slot.deliver(frame, offload, release)
     },
-    attach: (receiver, accepts) => slot.attach(receiver, accepts),
+    attach: (receiver, accepts, keeper) => slot.attach(receiver, accepts, keeper),
     offloadSupport: slot.offloadSupport,
     counters: () => stats.snapshot()
   }

@@ -33,19 +33,35 @@ export type FrameReceiver = (frame: Uint8Array, offload?: FrameOffload) => void
  */
 export type FrameRelease = (frame: Uint8Array) => void
 
+/**
+ * Takes a delivered frame together with its memory, instead of copying it
+ * (page flipping: Xen's netback once flipped a page holding the frame into
+ * its guest rather than copy it). Returns true when it kept the frame: it
+ * then owns `frame` and the whole `ArrayBuffer` under it, bytes before and
+ * after the view included, and calls `release(frame)` once when done with
+ * them. False: it kept nothing (it copied or dropped the frame) and the
+ * medium still owns the frame. `offload` as for a `FrameReceiver`.
+ */
+export type FrameKeeper = (frame: Uint8Array, release: FrameRelease, offload?: FrameOffload) => boolean
+
 /** One attachment point on a medium. */
 export interface MediumPort {
   /**
    * Hands one frame to the medium. The medium owns `frame` afterwards (the
    * sender must not change it) and calls `release`, if given, when done.
+   * A sender that gives `release` lends the whole `ArrayBuffer` under the
+   * frame: the medium may pass it on to a receiver that keeps it (a
+   * `FrameKeeper`), and `release` then comes once that receiver is done.
    * `offload` may only use what `offloadSupport()` allowed.
    */
   readonly send: (frame: Uint8Array, release?: FrameRelease, offload?: FrameOffload) => void
   /**
    * Sets who receives the frames this port delivers (one receiver; attaching
-   * again replaces it), and what metadata it takes (none by default).
+   * again replaces it), what metadata it takes (none by default), and how it
+   * keeps lent frames without copying them, if it can (in-process media use
+   * `keeper` for the frames a sender lent them; other media ignore it).
    */
-  readonly attach: (receiver: FrameReceiver, accepts?: OffloadSupport) => void
+  readonly attach: (receiver: FrameReceiver, accepts?: OffloadSupport, keeper?: FrameKeeper) => void
   /** What frames sent into this port may carry now; absent on media that carry plain frames only. */
   readonly offloadSupport?: () => OffloadSupport
 }
@@ -53,15 +69,17 @@ export interface MediumPort {
 /** A port that delivers to `receiver` once attached, and drops frames (counting them) before that. */
 export class ReceiverSlot {
   private receiver: FrameReceiver | undefined = undefined
+  private keeper: FrameKeeper | undefined = undefined
   /** What the attached receiver takes. */
   accepts: OffloadSupport = NO_OFFLOAD_SUPPORT
   /** Frames that arrived while nothing was attached. */
   unattachedDrops = 0
 
-  /** Attaches `receiver`, which takes `accepts`. */
-  attach(receiver: FrameReceiver, accepts: OffloadSupport = NO_OFFLOAD_SUPPORT): void {
+  /** Attaches `receiver`, which takes `accepts` and keeps lent frames through `keeper`, if given. */
+  attach(receiver: FrameReceiver, accepts: OffloadSupport = NO_OFFLOAD_SUPPORT, keeper?: FrameKeeper): void {
     this.receiver = receiver
     this.accepts = accepts
+    this.keeper = keeper
   }
 
   /**
@@ -82,9 +100,23 @@ export class ReceiverSlot {
    * ask `offloadSupport` first, but the far end may have changed since, so a
    * partial checksum is completed in place for a receiver that takes none
    * (what virtio's host does for a guest without `GUEST_CSUM`); a super-packet
-   * goes as it is, and a plain receiver drops it as too long.
+   * goes as it is, and a plain receiver drops it as too long. A frame the
+   * sender lent (`release` given) goes to the receiver's keeper if it has
+   * one, and `release` comes when the receiver is done with it; otherwise at
+   * once, after the receiver returns.
    */
-  deliver(frame: Uint8Array, offload?: FrameOffload): void {
+  deliver(frame: Uint8Array, offload?: FrameOffload, release?: FrameRelease): void {
+    const keeper = this.keeper
+    if (release !== undefined && keeper !== undefined && (offload === undefined || this.accepts.checksum)) {
+      if (!keeper(frame, release, offload)) release(frame)
+      return
+    }
+    this.hand(frame, offload)
+    release?.(frame)
+  }
+
+  /** Hands `frame` to the receiver (see `deliver`), or counts it dropped. */
+  private hand(frame: Uint8Array, offload?: FrameOffload): void {
     const receiver = this.receiver
     if (receiver === undefined) this.unattachedDrops++
     else if (offload === undefined) receiver(frame)

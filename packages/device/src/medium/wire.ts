@@ -74,12 +74,12 @@ export const Wire = {
     return {
       a: {
         send: (frame, release, offload) => aToB.send(frame, release, offload),
-        attach: (receiver, accepts) => slotA.attach(receiver, accepts),
+        attach: (receiver, accepts, keeper) => slotA.attach(receiver, accepts, keeper),
         offloadSupport: slotB.offloadSupport
       },
       b: {
         send: (frame, release, offload) => bToA.send(frame, release, offload),
-        attach: (receiver, accepts) => slotB.attach(receiver, accepts),
+        attach: (receiver, accepts, keeper) => slotB.attach(receiver, accepts, keeper),
         offloadSupport: slotA.offloadSupport
       },
       partition: () => {

@@ -6,7 +6,10 @@
  * "DMAs" the frame into the buffer posted on that queue's next descriptor, or
  * across the next ones when it is longer than a buffer (mergeable receive
  * buffers; not enough posted: the frame is lost and counted as
- * `rx_missed_errors`), verifies its checksum if it has rx checksum offload,
+ * `rx_missed_errors`). A frame an in-process medium lends with its memory
+ * is not copied: it takes the place of the posted descriptors it would have
+ * filled, whose buffers go back to the driver's pool (a page flip, see
+ * `FrameKeeper`; counted as `rx_flipped`). Then the NIC verifies its checksum if it has rx checksum offload,
  * and tells the queue's interrupt coalescer, which raises the interrupt line.
  * With rx checksumming and TSO it takes TSO super-packets from a medium whole
  * in the same way, as one packet with GSO metadata.
@@ -24,14 +27,14 @@
  * instead of computing them, and trusts received frames marked partial or
  * verified instead of summing them (see `tx-offload.ts`, `rx-offload.ts`).
  */
-import { ChecksumState, PacketBuffer } from "@netstack/buffers"
+import { ChecksumState, LentBytes, PacketBuffer } from "@netstack/buffers"
 import { Clock, Context, Effect, Latch, Layer, PubSub, type Scope } from "effect"
 import { Coalescer, type CoalescingSettings } from "../irq/coalescer.ts"
 import { isGsoDefect, segmentTcp } from "../offload/gso.ts"
 import { IrqLine } from "../irq/irq-line.ts"
 import { type FrameOffload, NO_OFFLOAD_SUPPORT, type OffloadSupport, partialChecksum } from "../medium/offload.ts"
-import type { MediumPort } from "../medium/port.ts"
-import { RxRing } from "../ring/rx-ring.ts"
+import type { FrameKeeper, FrameRelease, MediumPort } from "../medium/port.ts"
+import { type DmaFailure, RxRing } from "../ring/rx-ring.ts"
 import { TxRing } from "../ring/tx-ring.ts"
 import { micros, nowMicros } from "../time.ts"
 import { CurrentNetTrace, type NetTrace } from "../trace/net-trace.ts"
@@ -235,23 +238,52 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       }
     }
 
+    /**
+     * Places a lent frame on the next posted descriptors without copying it
+     * (see `RxRing.flip`): the buffer over its memory, a `DmaFailure`, or
+     * `undefined` when it cannot be flipped and is written as any other.
+     */
+    const flipIn = (ring: RxRing, frame: Uint8Array, release: FrameRelease): PacketBuffer | DmaFailure | undefined => {
+      const memory = frame.buffer
+      if (!(memory instanceof ArrayBuffer)) return undefined
+      const start = frame.byteOffset
+      const storage = new LentBytes(new Uint8Array(memory), () => release(frame))
+      const buffer = PacketBuffer.fromStorage(storage, start, start + frame.length)
+      if (!(buffer instanceof PacketBuffer)) return undefined
+      const failure = ring.flip(buffer)
+      if (failure === "short-headroom") return undefined
+      if (failure !== undefined) return failure
+      errors.rxFlipped++
+      return buffer
+    }
+
     const receive = (frame: Uint8Array, offload?: FrameOffload): void => {
+      accept(frame, offload, undefined)
+    }
+
+    const keep: FrameKeeper = (frame, release, offload) => accept(frame, offload, release)
+
+    /** Receives `frame`; with `release` (a lent frame) it may keep it instead of copying it, and says whether it did. */
+    const accept = (frame: Uint8Array, offload: FrameOffload | undefined, release: FrameRelease | undefined): boolean => {
       if (!linkUp) {
         errors.rxCarrierDrops++
-        return
+        return false
       }
       // A TSO super-packet the NIC takes whole: the segments it stands for (`meta.gsoSegments`); 0 for any other frame.
       let segments = 0
       if (offload !== undefined && offload.gsoType !== "none" && frame.length > maxFrame) {
-        if (!acceptedOffloads(offloads).gso) return receiveSuperPacket(frame, offload)
+        if (!acceptedOffloads(offloads).gso) {
+          receiveSuperPacket(frame, offload)
+          return false
+        }
         segments = superPacketSegments(frame, offload, maxFrame)
         if (segments === 0) {
           errors.rxOffloadErrors++
-          return
+          return false
         }
       } else if (frame.length > maxFrame || frame.length < MIN_FRAME) {
         errors.rxLengthErrors++
-        return
+        return false
       }
       let queue = 0
       let hash = 0
@@ -261,15 +293,16 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
         hash = chosen.hash
       }
       const q = rx[queue]
-      const written = q.ring.dma(frame)
+      const flipped = release === undefined ? undefined : flipIn(q.ring, frame, release)
+      const written = flipped ?? q.ring.dma(frame)
       if (written === "no-descriptor") {
         errors.rxMissedErrors++
         q.stats.missed++
-        return
+        return false
       }
       if (written === "too-long") {
         errors.rxLengthErrors++
-        return
+        return false
       }
       const meta = written.meta
       meta.inputInterface = config.ifindex
@@ -302,6 +335,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       q.stats.bytes += frame.length
       if (trace.enabled) trace.record("device-rx", written, `${config.name}:${queue}`)
       coalescers[queue].rxEvent()
+      return flipped instanceof PacketBuffer
     }
 
     const device: NicDevice = {
@@ -324,7 +358,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       carrier,
       attach: (medium) => {
         port = medium
-        medium.attach(receive, acceptedOffloads(offloads))
+        medium.attach(receive, acceptedOffloads(offloads), keep)
       },
       receive,
       setCoalescing: (settings) => {
@@ -339,7 +373,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       setOffloads: (changes) => {
         offloads = { ...offloads, ...changes }
         // Tell the medium what the NIC takes now (Linux's TAP: TUNSETOFFLOAD again).
-        port?.attach(receive, acceptedOffloads(offloads))
+        port?.attach(receive, acceptedOffloads(offloads), keep)
       },
       setQueueSelector: (next) => {
         selector = next

@@ -25,6 +25,8 @@ export class NicErrorStats {
   rxMissedErrors = 0
   /** A frame longer than the MTU allows, or than the whole rx ring holds, or shorter than an Ethernet header. */
   rxLengthErrors = 0
+  /** Frames a medium lent with their memory, received without a copy in place of a posted buffer (page flips). */
+  rxFlipped = 0
   /** Received while the link was down. */
   rxCarrierDrops = 0
   /** Transport checksums the NIC verified and found good / bad (rx checksum offload). */
@@ -69,6 +71,7 @@ export const snapshotStats = (
     rx_missed_errors: errors.rxMissedErrors,
     rx_length_errors: errors.rxLengthErrors,
     rx_carrier_drops: errors.rxCarrierDrops,
+    rx_flipped: errors.rxFlipped,
     rx_csum_offload_good: errors.rxChecksumGood,
     rx_csum_offload_errors: errors.rxChecksumBad,
     rx_csum_trusted: errors.rxChecksumTrusted,

@@ -6,6 +6,10 @@
  * that size class reuses it — allocating large typed arrays costs far more
  * than copying into them (page faults and GC pressure). Tiny frames are
  * copied with `slice`, which is cheapest for them.
+ *
+ * A frame starts `FRAME_HEADROOM` bytes into its memory, so a receiver that
+ * keeps the memory instead of copying the frame (see `FrameKeeper`) has the
+ * headroom a driver reserves in its own receive buffers.
  */
 import type { PacketBuffer } from "@netstack/buffers"
 
@@ -13,6 +17,8 @@ import type { PacketBuffer } from "@netstack/buffers"
 const SMALL_FRAME = 128
 /** Size classes are multiples of this. */
 const CLASS_STEP = 2048
+/** Bytes left free in front of each recycled frame (the driver's NET_SKB_PAD). */
+export const FRAME_HEADROOM = 64
 /** Free buffers kept per size class; beyond it released memory is left to the GC. */
 const MAX_FREE_PER_CLASS = 512
 
@@ -26,13 +32,13 @@ export class TxDma {
   copy(packet: PacketBuffer): Uint8Array {
     const length = packet.length
     if (length <= SMALL_FRAME) return packet.toUint8Array()
-    const size = Math.ceil(length / CLASS_STEP) * CLASS_STEP
+    const size = Math.ceil((FRAME_HEADROOM + length) / CLASS_STEP) * CLASS_STEP
     let memory = this.free.get(size)?.pop()
     if (memory === undefined) {
       memory = new ArrayBuffer(size)
       this.allocations++
     }
-    const frame = new Uint8Array(memory, 0, length)
+    const frame = new Uint8Array(memory, FRAME_HEADROOM, length)
     packet.copyOut(0, length, frame)
     return frame
   }
@@ -41,7 +47,7 @@ export class TxDma {
   readonly release = (frame: Uint8Array): void => {
     const memory = frame.buffer
     const size = memory.byteLength
-    if (!(memory instanceof ArrayBuffer) || frame.byteOffset !== 0 || size % CLASS_STEP !== 0 || frame.length <= SMALL_FRAME) return
+    if (!(memory instanceof ArrayBuffer) || frame.byteOffset !== FRAME_HEADROOM || size % CLASS_STEP !== 0 || frame.length <= SMALL_FRAME) return
     let list = this.free.get(size)
     if (list === undefined) {
       list = []

@@ -92,16 +92,8 @@ export class RxRing {
     const head = this.buffers[first]
     if (this.states[first] !== POSTED || head === undefined) return "no-descriptor"
     const length = frame.length
-    let span = 1
-    if (length > head.tailroom) {
-      // Posted descriptors run on from `deviceIndex`: count those the frame needs.
-      let room = head.tailroom
-      for (let i = (first + 1) % this.size; room < length && span < this.postedCount; i = (i + 1) % this.size) {
-        room += this.buffers[i]?.tailroom ?? 0
-        span++
-      }
-      if (room < length) return head.tailroom * this.size < length ? "too-long" : "no-descriptor"
-    }
+    const span = this.span(head, length)
+    if (typeof span === "string") return span
     let at = 0
     for (let k = 0, i = first; k < span; k++, i = (i + 1) % this.size) {
       const buffer = this.buffers[i]
@@ -122,6 +114,52 @@ export class RxRing {
   }
 
   /**
+   * Device: places `frame`, a buffer already holding a whole received frame
+   * (memory a medium lent, see `FrameKeeper`), on the next posted descriptor
+   * instead of writing it into that descriptor's buffer: the page flip of
+   * Xen's netback. It takes as many posted descriptors as `dma` would (a
+   * frame longer than a posted buffer still costs the descriptors it would
+   * fill), marks them done, and releases the posted buffers it displaced to
+   * their pool; `take` gives back `frame` alone. Not enough posted
+   * descriptors: `"no-descriptor"` (or `"too-long"`, as `dma` says); less
+   * headroom in front of `frame` than the driver reserved in the posted
+   * buffer: `"short-headroom"` (the caller writes the frame instead). On
+   * failure nothing changes and the caller still owns `frame`.
+   */
+  flip(frame: PacketBuffer): DmaFailure | "short-headroom" | undefined {
+    const first = this.deviceIndex
+    const head = this.buffers[first]
+    if (this.states[first] !== POSTED || head === undefined) return "no-descriptor"
+    if (frame.headroom < head.headroom) return "short-headroom"
+    const span = this.span(head, frame.length)
+    if (typeof span === "string") return span
+    for (let k = 0, i = first; k < span; k++, i = (i + 1) % this.size) {
+      this.buffers[i]?.release()
+      this.buffers[i] = k === 0 ? frame : undefined
+      this.states[i] = DONE
+      this.spans[i] = k === 0 ? span : 0
+    }
+    this.deviceIndex = (first + span) % this.size
+    this.postedCount -= span
+    this.doneCount += span
+    return undefined
+  }
+
+  /** How many posted descriptors from `head` (the next one) a `length`-byte frame fills, or why it cannot have them. */
+  private span(head: PacketBuffer, length: number): number | DmaFailure {
+    if (length <= head.tailroom) return 1
+    // Posted descriptors run on from `deviceIndex`: count those the frame needs.
+    let room = head.tailroom
+    let span = 1
+    for (let i = (this.deviceIndex + 1) % this.size; room < length && span < this.postedCount; i = (i + 1) % this.size) {
+      room += this.buffers[i]?.tailroom ?? 0
+      span++
+    }
+    if (room < length) return head.tailroom * this.size < length ? "too-long" : "no-descriptor"
+    return span
+  }
+
+  /**
    * Driver: takes the next done frame, in ring order, as one packet, or
    * `undefined` if none is done. A frame spread over several buffers comes
    * back as its first buffer with the others' bytes as fragments (sharing
@@ -134,11 +172,14 @@ export class RxRing {
     const span = this.spans[i]
     const head = this.buffers[i]
     this.release(i)
+    let spread = false
     for (let k = 1; k < span; k++) {
       const j = (i + k) % this.size
       const buffer = this.buffers[j]
       this.release(j)
+      // A flipped frame's later descriptors hold no buffer.
       if (buffer === undefined) continue
+      spread = true
       if (head === undefined) {
         buffer.release()
         continue
@@ -161,7 +202,7 @@ export class RxRing {
       head.addFragment(buffer.sharedStorage, buffer.data, buffer.headLength)
       buffer.release()
     }
-    if (span > 1) this.multiBuffer++
+    if (spread) this.multiBuffer++
     this.takeIndex = (i + span) % this.size
     return head
   }
