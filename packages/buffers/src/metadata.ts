@@ -96,6 +96,14 @@ export class PacketMetadata {
   txOwner: TxOwner | undefined = undefined
   txCharge = 0
 
+  /** Every field back to its default, as on a fresh packet (a receiver taking a clone of a sent packet). */
+  reset(): this {
+    this.copyFrom(BLANK)
+    this.txOwner = undefined
+    this.txCharge = 0
+    return this
+  }
+
   /** An independent copy of every field. */
   clone(): PacketMetadata {
     return new PacketMetadata().copyFrom(this)
@@ -125,3 +133,6 @@ export class PacketMetadata {
     return m
   }
 }
+
+/** The defaults `reset` restores. Never changed. */
+const BLANK = new PacketMetadata()

@@ -36,6 +36,11 @@ export class DeliveryScheduler {
     this.clock = clock
   }
 
+  /** True when no frame is queued. */
+  get isEmpty(): boolean {
+    return this.queue.earliest === Infinity
+  }
+
   /** True if some queued frame is due at or before `time` (microseconds): a frame due by then must queue behind it. */
   hasDueBy(time: number): boolean {
     return this.queue.earliest <= time

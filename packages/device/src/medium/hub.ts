@@ -96,7 +96,7 @@ export const Hub = {
           }
           if (outgoing.length === 0) release?.(frame)
         },
-        attach: (receiver, accepts, keeper) => slot.attach(receiver, accepts, keeper),
+        attach: (receiver, accepts, zeroCopy) => slot.attach(receiver, accepts, zeroCopy),
         // Checksum metadata only when every other attached receiver takes it (one frame reaches them all).
         offloadSupport: () =>
           others.every((s) => !s.attached || s.accepts.checksum) ? CHECKSUM_OFFLOAD_SUPPORT : NO_OFFLOAD_SUPPORT

@@ -13,6 +13,7 @@
  * damage (trusting `NEEDS_CSUM` or `DATA_VALID` on a damaged frame would
  * hide it, as a real link's damage is never marked valid).
  */
+import type { PacketBuffer } from "@netstack/buffers"
 import type { Clock, Random } from "effect"
 import { nowMicros } from "../time.ts"
 import { Counters, type MediumCounters } from "./counters.ts"
@@ -98,6 +99,21 @@ export class ImpairedPath implements Landing {
     } else {
       this.forward(frame, now, release, offload)
     }
+  }
+
+  /**
+   * Hands `packet` itself to the receiver (see `MediumPort.handOver`) when
+   * the path would deliver it at once and unchanged: no impairment at all,
+   * no partition, nothing queued ahead of it, a receiver that takes packets.
+   * Counted as sent and delivered. False otherwise, changing nothing.
+   */
+  handOver(packet: PacketBuffer, offload?: FrameOffload): boolean {
+    const slot = this.env.slot
+    if (!this.plan.untouched || this.env.blocked() || !this.env.scheduler.isEmpty || !slot.takesPacket(offload)) return false
+    this.stats.sent++
+    this.stats.delivered++
+    slot.handOver(packet, offload)
+    return true
   }
 
   /** Rate limit, corruption, delay, reordering, then hand over or schedule one copy. */

@@ -78,6 +78,8 @@ export interface ResolvedImpairments {
   readonly queueLimit: number
   /** True when nothing can delay a frame: delivery may be synchronous. */
   readonly immediate: boolean
+  /** True when nothing can delay, drop, duplicate or change a frame: no impairment at all. */
+  readonly untouched: boolean
 }
 
 /** Resolves validated impairments (see `validateImpairments`) to numbers. */
@@ -100,6 +102,8 @@ export const resolveImpairments = (i: Impairments): ResolvedImpairments => {
       : DEFAULT_REORDER_DELAY_MICROS,
     rate,
     queueLimit: i.queueLimit ?? DEFAULT_QUEUE_LIMIT,
-    immediate: delayMicros === 0 && jitterMicros === 0 && reorder === 0 && rate === 0
+    immediate: delayMicros === 0 && jitterMicros === 0 && reorder === 0 && rate === 0,
+    untouched: delayMicros === 0 && jitterMicros === 0 && reorder === 0 && rate === 0 && (i.loss ?? 0) === 0 &&
+      (i.duplicate ?? 0) === 0 && (i.corrupt ?? 0) === 0
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The loopback medium: what is sent is delivered straight back to the same
  * port's receiver, inside `send`, unchanged, with its offload metadata when
- * the receiver takes it (Linux's `lo` never sums a packet either).
+ * the receiver takes it (Linux's `lo` never sums a packet either); a packet
+ * handed over comes back as itself, without a copy (`MediumPort.handOver`).
  */
 import { Counters, type MediumCounters } from "./counters.ts"
 import { type MediumPort, ReceiverSlot } from "./port.ts"
@@ -23,7 +24,14 @@ export const loopback = (): Loopback => {
       else stats.unattachedDropped++
       slot.deliver(frame, offload, release)
     },
-    attach: (receiver, accepts, keeper) => slot.attach(receiver, accepts, keeper),
+    handOver: (packet, offload) => {
+      if (!slot.takesPacket(offload)) return false
+      stats.sent++
+      stats.delivered++
+      slot.handOver(packet, offload)
+      return true
+    },
+    attach: (receiver, accepts, zeroCopy) => slot.attach(receiver, accepts, zeroCopy),
     offloadSupport: slot.offloadSupport,
     counters: () => stats.snapshot()
   }

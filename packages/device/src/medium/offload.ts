@@ -18,7 +18,7 @@
  * ordinary frame with a complete checksum: nothing changes for media or peers
  * that know nothing of offloads.
  */
-import { finishChecksum, sumBytes } from "@netstack/buffers"
+import { finishChecksum, type PacketBuffer, sumBytes, sumPacket } from "@netstack/buffers"
 
 /** `VIRTIO_NET_HDR_F_NEEDS_CSUM`: the checksum is partial (`csumStart`, `csumOffset`). */
 export const NEEDS_CSUM = 1
@@ -105,8 +105,18 @@ export const completeChecksum = (frame: Uint8Array, csumStart: number, csumOffse
  * The value `completeChecksum` stores for a partial checksum of `frame`
  * from `csumStart`: the complement of the sum to the end, a zero as 0xFFFF.
  */
-export const completedChecksum = (frame: Uint8Array, csumStart: number): number => {
-  const value = finishChecksum(sumBytes(frame, csumStart, frame.length))
+export const completedChecksum = (frame: Uint8Array, csumStart: number): number =>
+  storedChecksum(sumBytes(frame, csumStart, frame.length))
+
+/** `completedChecksum` over a packet's bytes, fragments included; `undefined` when they cannot be read. */
+export const completedPacketChecksum = (packet: PacketBuffer, csumStart: number): number | undefined => {
+  const sum = sumPacket(packet, csumStart)
+  return sum === undefined ? undefined : storedChecksum(sum)
+}
+
+/** The checksum field's value for a folded sum: its complement, a zero as 0xFFFF (`CSUM_MANGLED_0`). */
+const storedChecksum = (sum: number): number => {
+  const value = finishChecksum(sum)
   return value === 0 ? 0xffff : value
 }
 

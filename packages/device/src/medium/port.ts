@@ -9,7 +9,13 @@
  * media that can: a receiver says at `attach` what it takes, and a port's
  * `offloadSupport` says what a sender may pass now (what the medium carries
  * and the far end takes). Without either, frames are plain.
+ *
+ * In-process media move data without copying it where they can
+ * (`ZeroCopyReceiver`): a packet itself to a receiving NIC when nothing on
+ * the way would touch it (veth's skb hand-off), or a sent frame's memory
+ * (a page flip).
  */
+import type { PacketBuffer } from "@netstack/buffers"
 import {
   CHECKSUM_OFFLOAD_SUPPORT,
   completeChecksum,
@@ -44,6 +50,21 @@ export type FrameRelease = (frame: Uint8Array) => void
  */
 export type FrameKeeper = (frame: Uint8Array, release: FrameRelease, offload?: FrameOffload) => boolean
 
+/**
+ * Takes a sent packet itself instead of a frame copied out of it, as veth
+ * hands the skb to its peer (`veth_xmit`): the receiver keeps what it needs
+ * by references of its own (a clone: shared bytes, copy-on-write) and never
+ * changes `packet`, which stays the sender's. `packet.data` is at the
+ * Ethernet header; `offload` as for a `FrameReceiver`.
+ */
+export type PacketTaker = (packet: PacketBuffer, offload?: FrameOffload) => void
+
+/** How a receiver takes data from an in-process medium without copying it. */
+export interface ZeroCopyReceiver {
+  readonly keepFrame: FrameKeeper
+  readonly takePacket: PacketTaker
+}
+
 /** One attachment point on a medium. */
 export interface MediumPort {
   /**
@@ -56,12 +77,21 @@ export interface MediumPort {
    */
   readonly send: (frame: Uint8Array, release?: FrameRelease, offload?: FrameOffload) => void
   /**
+   * Hands `packet` itself to the far end, when the medium would deliver it
+   * at once and unchanged (no impairment, nothing queued ahead of it) to a
+   * receiver that takes packets (`ZeroCopyReceiver.takePacket`): true once
+   * delivered. False: nothing happened, and the sender sends it as a frame.
+   * The sender keeps `packet` either way. Absent on media that only carry
+   * frames.
+   */
+  readonly handOver?: (packet: PacketBuffer, offload?: FrameOffload) => boolean
+  /**
    * Sets who receives the frames this port delivers (one receiver; attaching
    * again replaces it), what metadata it takes (none by default), and how it
-   * keeps lent frames without copying them, if it can (in-process media use
-   * `keeper` for the frames a sender lent them; other media ignore it).
+   * takes data without a copy, if it can (in-process media use `zeroCopy`;
+   * other media ignore it).
    */
-  readonly attach: (receiver: FrameReceiver, accepts?: OffloadSupport, keeper?: FrameKeeper) => void
+  readonly attach: (receiver: FrameReceiver, accepts?: OffloadSupport, zeroCopy?: ZeroCopyReceiver) => void
   /** What frames sent into this port may carry now; absent on media that carry plain frames only. */
   readonly offloadSupport?: () => OffloadSupport
 }
@@ -69,17 +99,30 @@ export interface MediumPort {
 /** A port that delivers to `receiver` once attached, and drops frames (counting them) before that. */
 export class ReceiverSlot {
   private receiver: FrameReceiver | undefined = undefined
-  private keeper: FrameKeeper | undefined = undefined
+  private zeroCopy: ZeroCopyReceiver | undefined = undefined
   /** What the attached receiver takes. */
   accepts: OffloadSupport = NO_OFFLOAD_SUPPORT
   /** Frames that arrived while nothing was attached. */
   unattachedDrops = 0
 
-  /** Attaches `receiver`, which takes `accepts` and keeps lent frames through `keeper`, if given. */
-  attach(receiver: FrameReceiver, accepts: OffloadSupport = NO_OFFLOAD_SUPPORT, keeper?: FrameKeeper): void {
+  /** Attaches `receiver`, which takes `accepts`, and data without a copy through `zeroCopy`, if given. */
+  attach(receiver: FrameReceiver, accepts: OffloadSupport = NO_OFFLOAD_SUPPORT, zeroCopy?: ZeroCopyReceiver): void {
     this.receiver = receiver
     this.accepts = accepts
-    this.keeper = keeper
+    this.zeroCopy = zeroCopy
+  }
+
+  /**
+   * Whether `handOver` would deliver a packet with `offload`: the receiver
+   * takes packets, and the metadata if there is any.
+   */
+  takesPacket(offload: FrameOffload | undefined): boolean {
+    return this.zeroCopy !== undefined && (offload === undefined || this.accepts.checksum)
+  }
+
+  /** Hands `packet` itself to the receiver; only after `takesPacket` said yes. */
+  handOver(packet: PacketBuffer, offload: FrameOffload | undefined): void {
+    this.zeroCopy?.takePacket(packet, offload)
   }
 
   /**
@@ -101,14 +144,14 @@ export class ReceiverSlot {
    * partial checksum is completed in place for a receiver that takes none
    * (what virtio's host does for a guest without `GUEST_CSUM`); a super-packet
    * goes as it is, and a plain receiver drops it as too long. A frame the
-   * sender lent (`release` given) goes to the receiver's keeper if it has
-   * one, and `release` comes when the receiver is done with it; otherwise at
-   * once, after the receiver returns.
+   * sender lent (`release` given) goes to a receiver that keeps frames, and
+   * `release` comes when the receiver is done with it; otherwise at once,
+   * after the receiver returns.
    */
   deliver(frame: Uint8Array, offload?: FrameOffload, release?: FrameRelease): void {
-    const keeper = this.keeper
-    if (release !== undefined && keeper !== undefined && (offload === undefined || this.accepts.checksum)) {
-      if (!keeper(frame, release, offload)) release(frame)
+    const zeroCopy = this.zeroCopy
+    if (release !== undefined && zeroCopy !== undefined && (offload === undefined || this.accepts.checksum)) {
+      if (!zeroCopy.keepFrame(frame, release, offload)) release(frame)
       return
     }
     this.hand(frame, offload)

@@ -10,7 +10,9 @@
  * `Random.withSeed`.
  *
  * Like veth, a wire carries offload metadata (partial or verified checksums)
- * to a far end that takes it, so neither NIC sums the frame.
+ * to a far end that takes it, so neither NIC sums the frame, and a direction
+ * without impairments hands a sent packet itself to the far end's NIC, as
+ * veth hands the skb over (`MediumPort.handOver`): no copy on either side.
  */
 import { Clock, Effect, Random, type Scope } from "effect"
 import type { MediumCounters } from "./counters.ts"
@@ -74,12 +76,14 @@ export const Wire = {
     return {
       a: {
         send: (frame, release, offload) => aToB.send(frame, release, offload),
-        attach: (receiver, accepts, keeper) => slotA.attach(receiver, accepts, keeper),
+        handOver: (packet, offload) => aToB.handOver(packet, offload),
+        attach: (receiver, accepts, zeroCopy) => slotA.attach(receiver, accepts, zeroCopy),
         offloadSupport: slotB.offloadSupport
       },
       b: {
         send: (frame, release, offload) => bToA.send(frame, release, offload),
-        attach: (receiver, accepts, keeper) => slotB.attach(receiver, accepts, keeper),
+        handOver: (packet, offload) => bToA.handOver(packet, offload),
+        attach: (receiver, accepts, zeroCopy) => slotB.attach(receiver, accepts, zeroCopy),
         offloadSupport: slotA.offloadSupport
       },
       partition: () => {

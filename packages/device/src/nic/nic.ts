@@ -19,7 +19,11 @@
  * completes partial checksums and segments TSO super-packets if it has those
  * offloads, hands each frame to the medium (at line rate, when the NIC has
  * one), marks the descriptors done and tells the coalescer, which raises the
- * completion interrupt.
+ * completion interrupt. A medium that would deliver a packet at once and
+ * unchanged to a NIC (a wire direction without impairments, a loopback) is
+ * handed the packet itself instead of a frame copied out of it, as veth
+ * hands the skb to its peer: the receiving NIC puts a clone of it (shared
+ * bytes, copy-on-write) on its ring (`rx_handed_over`).
  *
  * On a medium that carries offload metadata (a `virtio_net_hdr` with each
  * frame: in-process wires, hubs and loopback, a TAP with `IFF_VNET_HDR`) the
@@ -33,7 +37,7 @@ import { Coalescer, type CoalescingSettings } from "../irq/coalescer.ts"
 import { isGsoDefect, segmentTcp } from "../offload/gso.ts"
 import { IrqLine } from "../irq/irq-line.ts"
 import { type FrameOffload, NO_OFFLOAD_SUPPORT, type OffloadSupport, partialChecksum } from "../medium/offload.ts"
-import type { FrameKeeper, FrameRelease, MediumPort } from "../medium/port.ts"
+import type { FrameKeeper, FrameRelease, MediumPort, PacketTaker, ZeroCopyReceiver } from "../medium/port.ts"
 import { type DmaFailure, RxRing } from "../ring/rx-ring.ts"
 import { TxRing } from "../ring/tx-ring.ts"
 import { micros, nowMicros } from "../time.ts"
@@ -42,7 +46,7 @@ import { coalescingProblem, InvalidNicConfig, type NicConfig, type NicOptions, t
 import { verifyRxChecksum } from "./rx-checksum.ts"
 import { applyRxOffload, superPacketSegments } from "./rx-offload.ts"
 import { TxDma } from "./tx-dma.ts"
-import { wireFrames } from "./tx-offload.ts"
+import { handOverPacket, wireFrames } from "./tx-offload.ts"
 import { rssQueueSelector } from "./rss-selector.ts"
 import { NicErrorStats, type NicStatsSnapshot, RxQueueStats, snapshotStats, TxQueueStats } from "./stats.ts"
 
@@ -58,8 +62,14 @@ export interface QueueSelector {
   readonly select: (frame: PacketBuffer) => { readonly queue: number; readonly hash: number }
 }
 
+/** Queue 0 without a hash. */
+const SINGLE_QUEUE_CHOICE = { queue: 0, hash: 0 } as const
+
 /** Every frame to queue 0 (a single-queue NIC). */
-export const SINGLE_QUEUE: QueueSelector = { select: () => ({ queue: 0, hash: 0 }) }
+export const SINGLE_QUEUE: QueueSelector = { select: () => SINGLE_QUEUE_CHOICE }
+
+/** A frame as a packet: itself, or a buffer over its bytes. */
+const asPacket = (frame: Uint8Array | PacketBuffer): PacketBuffer => frame instanceof PacketBuffer ? frame : PacketBuffer.wrap(frame)
 
 /** A change of carrier (link up or down) and when it happened (µs). */
 export interface CarrierEvent {
@@ -176,20 +186,29 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
           let burst = 0
           for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
             const support = port?.offloadSupport?.() ?? NO_OFFLOAD_SUPPORT
-            const frames = linkUp ? wireFrames(packet, offloads, support, dma) : []
-            if (frames === undefined) errors.txErrors++
-            else if (!linkUp) errors.txCarrierErrors++
-            else {
+            if (linkUp && port !== undefined && config.linkSpeed === undefined && handOverPacket(port, packet, offloads, support)) {
+              // The medium took the packet itself (veth's skb hand-off): one frame, nothing copied.
               stats.packets++
               stats.bytes += packet.length
-              if (trace.enabled) trace.record("device-tx", packet, where, `${frames.length} frame(s)`)
-              burst += frames.length
-              for (const frame of frames) {
-                stats.wireFrames++
-                const bytes = frame.bytes
-                if (config.linkSpeed !== undefined) yield* Effect.sleep(micros((bytes.length * 8 * 1e6) / config.linkSpeed))
-                if (frame.offload === undefined) port?.send(bytes, dma.release)
-                else port?.send(bytes, dma.release, frame.offload)
+              stats.wireFrames++
+              if (trace.enabled) trace.record("device-tx", packet, where, "handed over")
+              burst++
+            } else {
+              const frames = linkUp ? wireFrames(packet, offloads, support, dma) : []
+              if (frames === undefined) errors.txErrors++
+              else if (!linkUp) errors.txCarrierErrors++
+              else {
+                stats.packets++
+                stats.bytes += packet.length
+                if (trace.enabled) trace.record("device-tx", packet, where, `${frames.length} frame(s)`)
+                burst += frames.length
+                for (const frame of frames) {
+                  stats.wireFrames++
+                  const bytes = frame.bytes
+                  if (config.linkSpeed !== undefined) yield* Effect.sleep(micros((bytes.length * 8 * 1e6) / config.linkSpeed))
+                  if (frame.offload === undefined) port?.send(bytes, dma.release)
+                  else port?.send(bytes, dma.release, frame.offload)
+                }
               }
             }
             ring.complete()
@@ -261,7 +280,58 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       accept(frame, offload, undefined)
     }
 
-    const keep: FrameKeeper = (frame, release, offload) => accept(frame, offload, release)
+    const keepFrame: FrameKeeper = (frame, release, offload) => accept(frame, offload, release)
+
+    /**
+     * Takes a packet a medium handed over itself (veth's skb hand-off): a
+     * clone of it, sharing its bytes (copy-on-write) with metadata of its
+     * own, takes the place of the posted descriptors it would have filled
+     * (`RxRing.flip`; counted as `rx_handed_over`). Without the headroom the
+     * driver reserves, or with a partial checksum only the NIC could complete
+     * (rx checksumming off), it is received as a frame copied out of it.
+     */
+    const takePacket: PacketTaker = (packet, offload) => {
+      if (offload !== undefined && (offload.gsoType !== "none" || !offloads.rxChecksum)) return receive(packet.toUint8Array(), offload)
+      if (!linkUp) {
+        errors.rxCarrierDrops++
+        return
+      }
+      if (packet.length > maxFrame || packet.length < MIN_FRAME) {
+        errors.rxLengthErrors++
+        return
+      }
+      const clone = packet.clone()
+      if (!(clone instanceof PacketBuffer)) return // released by its sender already: nothing to receive
+      clone.meta.reset()
+      const { queue, hash } = pickQueue(clone)
+      const q = rx[queue]
+      const failure = q.ring.flip(clone)
+      if (failure !== undefined) {
+        clone.release()
+        if (failure === "short-headroom") return receive(packet.toUint8Array(), offload)
+        return missed(q, failure)
+      }
+      errors.rxHandedOver++
+      finish(q, queue, hash, clone, clone, offload, 0)
+    }
+
+    const zeroCopy: ZeroCopyReceiver = { keepFrame, takePacket }
+
+    /** The receive queue of a frame, and the RSS hash that chose it (0 on a single-queue NIC). */
+    const pickQueue = (frame: Uint8Array | PacketBuffer): { readonly queue: number; readonly hash: number } => {
+      if (rx.length <= 1) return SINGLE_QUEUE_CHOICE
+      const chosen = selector.select(asPacket(frame))
+      return chosen.queue < rx.length ? chosen : { queue: 0, hash: chosen.hash }
+    }
+
+    /** Counts a frame the ring could not take: no posted buffer (missed), or longer than the whole ring. */
+    const missed = (q: NicRxQueue, failure: DmaFailure): void => {
+      if (failure === "too-long") errors.rxLengthErrors++
+      else {
+        errors.rxMissedErrors++
+        q.stats.missed++
+      }
+    }
 
     /** Receives `frame`; with `release` (a lent frame) it may keep it instead of copying it, and says whether it did. */
     const accept = (frame: Uint8Array, offload: FrameOffload | undefined, release: FrameRelease | undefined): boolean => {
@@ -285,25 +355,33 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
         errors.rxLengthErrors++
         return false
       }
-      let queue = 0
-      let hash = 0
-      if (rx.length > 1) {
-        const chosen = selector.select(PacketBuffer.wrap(frame))
-        queue = chosen.queue < rx.length ? chosen.queue : 0
-        hash = chosen.hash
-      }
+      const { queue, hash } = pickQueue(frame)
       const q = rx[queue]
       const flipped = release === undefined ? undefined : flipIn(q.ring, frame, release)
       const written = flipped ?? q.ring.dma(frame)
-      if (written === "no-descriptor") {
-        errors.rxMissedErrors++
-        q.stats.missed++
+      if (typeof written === "string") {
+        missed(q, written)
         return false
       }
-      if (written === "too-long") {
-        errors.rxLengthErrors++
-        return false
-      }
+      finish(q, queue, hash, written, frame, offload, segments)
+      return flipped instanceof PacketBuffer
+    }
+
+    /**
+     * The rest of receiving a frame now in the ring as `written` (its first
+     * buffer): metadata, offloads, rx checksum verification over `whole` (the
+     * frame as the medium handed it, bytes or the packet itself), counters,
+     * and the coalescer.
+     */
+    const finish = (
+      q: NicRxQueue,
+      queue: number,
+      hash: number,
+      written: PacketBuffer,
+      whole: Uint8Array | PacketBuffer,
+      offload: FrameOffload | undefined,
+      segments: number
+    ): void => {
       const meta = written.meta
       meta.inputInterface = config.ifindex
       if (config.rxTimestamps) meta.timestamp = nowMicros(clock)
@@ -317,14 +395,16 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
         errors.rxGsoPackets++
         errors.rxGsoWhole++
       }
-      const applied = offload === undefined ? "none" : applyRxOffload(written, frame, offload, offloads.rxChecksum)
+      const applied = offload === undefined ? "none" : applyRxOffload(written, whole, offload, offloads.rxChecksum)
       if (applied === "trusted") errors.rxChecksumTrusted++
       else if (applied === "completed") errors.rxChecksumCompleted++
       else {
         if (applied === "invalid") errors.rxOffloadErrors++
         if (offloads.rxChecksum) {
           // A frame spread over buffers is verified as the medium handed it (the same bytes).
-          const verdict = verifyRxChecksum(written.headLength === frame.length ? written : PacketBuffer.wrap(frame))
+          const verdict = verifyRxChecksum(
+            whole instanceof PacketBuffer || written.headLength !== whole.length ? asPacket(whole) : written
+          )
           if (verdict === "good") {
             meta.checksum = ChecksumState.unnecessary
             errors.rxChecksumGood++
@@ -332,10 +412,9 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
         }
       }
       q.stats.packets++
-      q.stats.bytes += frame.length
+      q.stats.bytes += whole.length
       if (trace.enabled) trace.record("device-rx", written, `${config.name}:${queue}`)
       coalescers[queue].rxEvent()
-      return flipped instanceof PacketBuffer
     }
 
     const device: NicDevice = {
@@ -358,7 +437,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       carrier,
       attach: (medium) => {
         port = medium
-        medium.attach(receive, acceptedOffloads(offloads), keep)
+        medium.attach(receive, acceptedOffloads(offloads), zeroCopy)
       },
       receive,
       setCoalescing: (settings) => {
@@ -373,7 +452,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       setOffloads: (changes) => {
         offloads = { ...offloads, ...changes }
         // Tell the medium what the NIC takes now (Linux's TAP: TUNSETOFFLOAD again).
-        port?.attach(receive, acceptedOffloads(offloads), keep)
+        port?.attach(receive, acceptedOffloads(offloads), zeroCopy)
       },
       setQueueSelector: (next) => {
         selector = next

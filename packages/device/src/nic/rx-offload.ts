@@ -21,7 +21,7 @@
  */
 import { ChecksumState, PacketBuffer } from "@netstack/buffers"
 import { EthernetView, EtherTypes, Ipv4View, Ipv6View, isVlanEtherType, TcpView, VlanView } from "@netstack/wire"
-import { completedChecksum, DATA_VALID, type FrameOffload, NEEDS_CSUM } from "../medium/offload.ts"
+import { completedChecksum, completedPacketChecksum, DATA_VALID, type FrameOffload, NEEDS_CSUM } from "../medium/offload.ts"
 
 /** What the NIC did with a received frame's metadata. */
 export type RxOffloadVerdict = "trusted" | "completed" | "invalid" | "none"
@@ -35,7 +35,8 @@ const MAX_SEGMENTS = 0xffff
 /**
  * Applies `offload` to `packet`, the first buffer `frame` was DMA'd into
  * (`packet.data` at the Ethernet header; with mergeable buffers it may hold
- * only the frame's first bytes, the checksum field always among them).
+ * only the frame's first bytes, the checksum field always among them), or
+ * the packet a medium handed over itself (then `frame` is that packet).
  * `trusted`: kept partial (or marked verified) without summing; `completed`:
  * checksum completed in the received bytes (and marked `Unnecessary` with
  * `rxChecksum`); `invalid`: metadata pointing outside the frame (or past the
@@ -44,7 +45,7 @@ const MAX_SEGMENTS = 0xffff
  */
 export const applyRxOffload = (
   packet: PacketBuffer,
-  frame: Uint8Array,
+  frame: Uint8Array | PacketBuffer,
   offload: FrameOffload,
   rxChecksum: boolean
 ): RxOffloadVerdict => {
@@ -60,7 +61,8 @@ export const applyRxOffload = (
     }
     // Summed over the frame as the medium handed it (the same bytes as the received copy, which may span
     // buffers), stored in the received copy's first buffer.
-    return packet.setUint16(field, completedChecksum(frame, start)) === undefined ? "completed" : "invalid"
+    const value = frame instanceof PacketBuffer ? completedPacketChecksum(frame, start) : completedChecksum(frame, start)
+    return value !== undefined && packet.setUint16(field, value) === undefined ? "completed" : "invalid"
   }
   if ((flags & DATA_VALID) !== 0 && rxChecksum) {
     packet.meta.checksum = ChecksumState.unnecessary

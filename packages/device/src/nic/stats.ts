@@ -27,6 +27,8 @@ export class NicErrorStats {
   rxLengthErrors = 0
   /** Frames a medium lent with their memory, received without a copy in place of a posted buffer (page flips). */
   rxFlipped = 0
+  /** Packets a medium handed over themselves, received as clones sharing their bytes (veth's skb hand-off). */
+  rxHandedOver = 0
   /** Received while the link was down. */
   rxCarrierDrops = 0
   /** Transport checksums the NIC verified and found good / bad (rx checksum offload). */
@@ -72,6 +74,7 @@ export const snapshotStats = (
     rx_length_errors: errors.rxLengthErrors,
     rx_carrier_drops: errors.rxCarrierDrops,
     rx_flipped: errors.rxFlipped,
+    rx_handed_over: errors.rxHandedOver,
     rx_csum_offload_good: errors.rxChecksumGood,
     rx_csum_offload_errors: errors.rxChecksumBad,
     rx_csum_trusted: errors.rxChecksumTrusted,

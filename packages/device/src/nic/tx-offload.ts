@@ -26,6 +26,7 @@ import {
   type OffloadSupport,
   partialChecksum
 } from "../medium/offload.ts"
+import type { MediumPort } from "../medium/port.ts"
 import { isGsoDefect, segmentTcp } from "../offload/gso.ts"
 import type { Offloads } from "./config.ts"
 import { locateTransport } from "./transport-location.ts"
@@ -99,18 +100,41 @@ export const wireFrames = (
     for (const s of segments) s.release()
     return frames
   }
+  const plain = plainFrame(packet, offloads, support)
+  if (plain === "refuse") return undefined
   const bytes = dma.copy(packet)
+  if (plain !== "complete") return [{ bytes, offload: plain }]
+  // A partial checksum: the NIC sums from csum_start to the end and stores the result, on its own copy, as DMA reads.
+  const state = packet.meta.checksum
+  const copy = PacketBuffer.wrap(bytes)
+  if (state._tag === "Partial") copy.meta.checksum = ChecksumState.partial(state.start - packet.data, state.offset)
+  if (resolvePartialChecksum(copy, 0xffff) !== undefined) return undefined
+  return [{ bytes, offload: undefined }]
+}
+
+/**
+ * How a packet that is not a super-packet goes onto the medium as it is:
+ * with this metadata (or none). `refuse`: a partial checksum the NIC cannot
+ * complete (no tx checksumming); `complete`: a partial checksum the NIC must
+ * complete in the frame, for a far end that takes no metadata.
+ */
+const plainFrame = (packet: PacketBuffer, offloads: Offloads, support: OffloadSupport): FrameOffload | undefined | "refuse" | "complete" => {
   const state = packet.meta.checksum
   if (state._tag === "Partial") {
-    if (!offloads.txChecksum) return undefined
-    const start = state.start - packet.data
-    if (support.checksum) return [{ bytes, offload: partialChecksum(start, state.offset) }]
-    // The NIC sums from csum_start to the end and stores the result: on its own copy, as DMA reads.
-    const copy = PacketBuffer.wrap(bytes)
-    copy.meta.checksum = ChecksumState.partial(start, state.offset)
-    if (resolvePartialChecksum(copy, 0xffff) !== undefined) return undefined
-    return [{ bytes, offload: undefined }]
+    if (!offloads.txChecksum) return "refuse"
+    return support.checksum ? partialChecksum(state.start - packet.data, state.offset) : "complete"
   }
-  if (state._tag === "Unnecessary" && support.checksum) return [{ bytes, offload: DATA_VALID_OFFLOAD }]
-  return [{ bytes, offload: undefined }]
+  return state._tag === "Unnecessary" && support.checksum ? DATA_VALID_OFFLOAD : undefined
+}
+
+/**
+ * Hands `packet` itself to the medium instead of copying a frame out of it
+ * (`MediumPort.handOver`, veth's skb hand-off), when it goes as one frame
+ * unchanged: not a super-packet, no checksum to complete in the frame. True
+ * when the medium delivered it; false when the NIC sends a frame instead.
+ */
+export const handOverPacket = (port: MediumPort, packet: PacketBuffer, offloads: Offloads, support: OffloadSupport): boolean => {
+  if (port.handOver === undefined || packet.meta.gsoType !== "none") return false
+  const plain = plainFrame(packet, offloads, support)
+  return plain !== "refuse" && plain !== "complete" && port.handOver(packet, plain)
 }
