@@ -134,6 +134,8 @@ type Case = typeof caseArb extends fc.Arbitrary<infer A> ? A : never
  * partition); a timeout of an established connection marks a bug (a stall), not bad luck.
  */
 const USER_TIMEOUT_MS = 60_000
+/** How long the wire gets to fall quiet after a case: longer than any path's delay and a neighbour probe round. */
+const QUIET_WIRE_MS = 30_000
 
 // ---------------------------------------------------------------------------
 // Running a case
@@ -245,7 +247,12 @@ const runCase = (c: Case, netChannels: boolean) =>
     const atEnd = { client: result._tag === "Success" ? leftovers(result.success.client) : undefined }
     // TIME-WAIT (2 s here) and the FIN-WAIT-2 timeout pass; stragglers land.
     yield* advanceClock(7_000, 10)
-    const wire = sumWire([pair.wire.counters("aToB"), pair.wire.counters("bToA")])
+    // The neighbour tables may still be at work: an entry used shortly before its reachable time ran out is
+    // probed once more (RFC 1122 §2.3.2.1, Linux's DELAY → PROBE), and the reply may be on a slow path now. The
+    // wire gets the time to fall quiet; a frame stuck on it would never land.
+    const wireCounters = () => sumWire([pair.wire.counters("aToB"), pair.wire.counters("bToA")])
+    for (let waited = 0; waited < QUIET_WIRE_MS && wireCounters().inFlight > 0; waited += 100) yield* advanceClock(100, 10)
+    const wire = wireCounters()
     return {
       result,
       aData,
