@@ -73,24 +73,12 @@ export class TcpConnection {
    */
   write(data: Uint8Array): Effect.Effect<void, TcpError> {
     const tcb = this.tcb
-    return Effect.gen(function*() {
-      let from = 0
-      while (from < data.length) {
-        const refused = sendRefusal(tcb)
-        if (refused !== undefined) return yield* refused
-        const taken = tcb.send.write(data, from)
-        if (taken > 0) {
-          from += taken
-          tcb.sendEnd = seqAdd(tcb.sendEnd, taken)
-          restartAfterIdle(tcb)
-          tcb.cwndLimited = pushData(tcb)
-        }
-        if (from < data.length && tcb.send.free === 0) {
-          Latch.closeUnsafe(tcb.writable)
-          // The ACKs that free space may be queued on the connection's net channel: this writer runs them.
-          yield* awaitAsChannelConsumer(tcb, "writer", tcb.writable, Latch.await(tcb.writable))
-        }
-      }
+    // The common case, everything fitting in the send buffer at once, runs without a generator.
+    return Effect.suspend(() => {
+      const refused = sendRefusal(tcb)
+      if (refused !== undefined) return refused
+      const from = sendWhatFits(tcb, data, 0)
+      return from === data.length ? Effect.void : writeRest(tcb, data, from)
     })
   }
 
@@ -239,6 +227,32 @@ const sendRefusal = (tcb: Tcb): TcpError | undefined => {
   return undefined
 }
 
+/** Copies what the send buffer takes of `data` from `from` and sends what the windows allow; how far `data` is taken. */
+const sendWhatFits = (tcb: Tcb, data: Uint8Array, from: number): number => {
+  const taken = tcb.send.write(data, from)
+  if (taken === 0) return from
+  tcb.sendEnd = seqAdd(tcb.sendEnd, taken)
+  restartAfterIdle(tcb)
+  tcb.cwndLimited = pushData(tcb)
+  return from + taken
+}
+
+/** SEND's wait: the rest of `data` from `from`, written as the send buffer frees space. */
+const writeRest = (tcb: Tcb, data: Uint8Array, start: number): Effect.Effect<void, TcpError> =>
+  Effect.gen(function*() {
+    let from = start
+    while (from < data.length) {
+      if (tcb.send.free === 0) {
+        Latch.closeUnsafe(tcb.writable)
+        // The ACKs that free space may be queued on the connection's net channel: this writer runs them.
+        yield* awaitAsChannelConsumer(tcb, "writer", tcb.writable, Latch.await(tcb.writable))
+      }
+      const refused = sendRefusal(tcb)
+      if (refused !== undefined) return yield* refused
+      from = sendWhatFits(tcb, data, from)
+    }
+  })
+
 /** RFC 5681 §4.1: after an idle period longer than the RTO, cwnd restarts from the initial window. */
 const restartAfterIdle = (tcb: Tcb): void => {
   const cc = tcb.cc
@@ -312,6 +326,22 @@ const receiveWith = <A>(
   tcb: Tcb,
   take: (receive: ReceiveBuffer) => A,
   direct?: ReadTarget
+): Effect.Effect<A | undefined, TcpError> => {
+  const receive = tcb.receive
+  // Data already waiting is taken at once: no generator runs and no array is parked.
+  return Effect.suspend(() => {
+    if (receive.length === 0) return awaitReceive(tcb, take, direct)
+    const taken = take(receive)
+    windowUpdate(tcb)
+    return Effect.succeed(taken)
+  })
+}
+
+/** RECEIVE with nothing to take yet: parks `direct` (if any) and waits (see `receiveWith`). */
+const awaitReceive = <A>(
+  tcb: Tcb,
+  take: (receive: ReceiveBuffer) => A,
+  direct: ReadTarget | undefined
 ): Effect.Effect<A | undefined, TcpError> => {
   const receive = tcb.receive
   const receiving = Effect.gen(function*() {
