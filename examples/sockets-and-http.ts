@@ -41,7 +41,9 @@ const program = Effect.gen(function*() {
       })).pipe(Effect.ignore)
     )
   })
-  yield* Effect.forkChild(upperCase.pipe(Effect.provideServiceEffect(SocketServer, EffectSocketServer.make({ port: 7 })), Effect.provide(onB)))
+  // Started at once (not on the next tick), so b listens on port 7 before a connects.
+  const echo = upperCase.pipe(Effect.provideServiceEffect(SocketServer, EffectSocketServer.make({ port: 7 })), Effect.provide(onB))
+  yield* Effect.forkChild(echo, { startImmediately: true })
 
   // a uses its Sockets service: a stream socket, written through a Sink and read as a Stream.
   const reply = yield* Effect.gen(function*() {
