@@ -37,9 +37,11 @@ export const tcpBulk = async (runs = 3, total = TOTAL): Promise<{
     nodeEvents: new Array<number>()
   }
   samples.cold.push(await netstackTransfer(65535, true, total))
-  // The warm-up cycles the 1024-descriptor rings and fills the page recyclers. At MTU 1500 the JIT takes some
-  // 500 MB of traffic (a few hundred thousand frames) to settle: eight warm-up transfers of a quarter each.
-  const offloadedBed = await warmNetstack(65535, true, Math.min(total, 128 * 1024 * 1024))
+  // The warm-up cycles the 1024-descriptor rings and fills the page recyclers, and lets V8 optimize the path: at
+  // MTU 65535 its functions reach their last tier after some 12 000 segments (--trace-opt: compiles go on through
+  // the third 256 MiB transfer), four transfers of `total`; at MTU 1500 the JIT takes some 500 MB of traffic (a
+  // few hundred thousand frames) to settle: eight warm-up transfers of a quarter each.
+  const offloadedBed = await warmNetstack(65535, true, total, 1, 4)
   const softwareBed = await warmNetstack(1500, false, total / 4, 1, 8)
   try {
     for (let i = 0; i < runs; i++) {
