@@ -582,4 +582,32 @@ describe("TCP data path, segment by segment: waking the reader", () => {
       // Quick-ack mode: each segment is acknowledged at once, before the reader ran.
       expect(peer.takeAll().map((s) => s.ack)).toEqual(Array.from({ length: 10 }, (_, i) => 1 + 100 * (i + 1)))
     }))
+
+  it.effect("a reader whose array fills in the middle of a poll runs at once, so the segments behind go into its next array", () =>
+    Effect.gen(function*() {
+      const peer = yield* TcpPeer.make()
+      const connection = yield* peer.establishActive()
+      const received = new Uint8Array(1000)
+      let at = 0
+      const reads: Array<number> = []
+      yield* peer.fork(Effect.gen(function*() {
+        for (;;) {
+          // 250 bytes at a time: two and a half segments.
+          const n = yield* connection.readInto(received.subarray(0, Math.min(received.length, at + 250)), at)
+          if (n === undefined) return
+          reads.push(n)
+          at += n
+        }
+      }))
+      yield* peer.settle
+      // The first segment is polled alone; the nine behind it in one poll. Each time the parked array is full (its
+      // third segment spills 50 bytes over) the reader runs before the next segment: it takes the array, then the
+      // 50 bytes from the receive buffer, and parks again. Woken only when the poll ends, it would have found
+      // its array full and 650 bytes in the pages: 650 bytes copied twice, not 150.
+      for (let i = 0; i < 10; i++) peer.inject(peer.frame({ flags: "P.", data: 100 }))
+      yield* peer.settle
+      expect(reads).toEqual([100, 250, 50, 250, 50, 250, 50])
+      expect(received.subarray(0, at)).toEqual(patternBytes(1, 1000))
+      expect(connection.tcb.receive.directBytes).toBe(850)
+    }))
 })

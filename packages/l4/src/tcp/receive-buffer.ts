@@ -67,6 +67,8 @@ export class ReceiveBuffer {
   private spare: SparePage | undefined = undefined
   /** The waiting reader's array, if one is parked. */
   private parked: ParkedRead | undefined = undefined
+  /** Bytes copied straight into a parked reader's array: one copy, where the pages take two. */
+  directBytes = 0
 
   constructor(capacity: number, recycler: PageRecycler) {
     this.capacity = capacity
@@ -91,6 +93,7 @@ export class ReceiveBuffer {
       done = Math.min(length, parked.target.length - parked.at - parked.filled)
       packet.copyOut(offset, done, parked.target, parked.at + parked.filled)
       parked.filled += done
+      this.directBytes += done
     }
     this.held += length - done
     while (done < length) {
@@ -110,6 +113,7 @@ export class ReceiveBuffer {
       done = Math.min(bytes.length, parked.target.length - parked.at - parked.filled)
       parked.target.set(bytes.subarray(0, done), parked.at + parked.filled)
       parked.filled += done
+      this.directBytes += done
     }
     this.held += bytes.length - done
     while (done < bytes.length) {
@@ -131,6 +135,12 @@ export class ReceiveBuffer {
     if (this.parked !== undefined || this.held > 0 || at >= target.length) return false
     this.parked = { target, at, filled: 0 }
     return true
+  }
+
+  /** True while the parked array is full: whatever comes next goes to the pages, to be copied a second time. */
+  get parkedFull(): boolean {
+    const parked = this.parked
+    return parked !== undefined && parked.at + parked.filled >= parked.target.length
   }
 
   /** Bytes copied so far into the array parked as `target` from `at` (0 if it is not the one parked). */

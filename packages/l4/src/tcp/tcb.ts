@@ -219,6 +219,8 @@ export class Tcb implements FourTuple, TxOwner {
   tsqThrottled = false
   /** Its reader is to be woken when the NAPI poll ends (`TcpHost.dataReady`). */
   readerWakeQueued = false
+  /** Its reader's parked array is full: it is woken as soon as the segment being taken in is done (`TcpHost.dataReady`). */
+  readerFullQueued = false
 
   // ---- ACK generation (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2)
   /** Bytes received since the last ACK sent. */

@@ -144,6 +144,8 @@ export class Tcp implements TcpHost {
   private tsqScheduled = false
   /** Connections with data for their readers, to wake when the NAPI poll is over (`dataReady`). */
   private readonly readersToWake: Array<Tcb> = []
+  /** Connections whose reader's parked array filled up, to wake once the current segment is taken in (`dataReady`). */
+  private readonly fullReaders: Array<Tcb> = []
 
   private constructor(options: TcpOptions) {
     this.ipv4 = options.ipv4
@@ -218,8 +220,16 @@ export class Tcp implements TcpHost {
    * the current NAPI poll ends, after every segment of the batch was taken
    * in (one wake-up, one read, one window update for all of them), as a
    * kernel's reader runs once the softirq is done. At once outside a poll.
+   * A reader whose parked array is full is woken sooner, once the segment
+   * that filled it is taken in: the rest of the batch would otherwise go to
+   * the receive buffer's pages and be copied twice, where the reader, parked
+   * again with the array emptied, takes it in one copy.
    */
   dataReady(tcb: Tcb): void {
+    if (!tcb.readerFullQueued && tcb.receive.parkedFull) {
+      tcb.readerFullQueued = true
+      this.fullReaders.push(tcb)
+    }
     if (tcb.readerWakeQueued) return
     tcb.readerWakeQueued = true
     this.readersToWake.push(tcb)
@@ -245,6 +255,16 @@ export class Tcp implements TcpHost {
       this.segmentInput(packet, source, destination, broadcast, slowPath)
     } finally {
       this.inputDepth--
+    }
+    if (this.inputDepth === 0 && this.fullReaders.length > 0) this.wakeFullReaders()
+  }
+
+  /** Wakes the readers whose parked arrays filled up (see `dataReady`), between two segments. */
+  private wakeFullReaders(): void {
+    const full = this.fullReaders.splice(0)
+    for (const tcb of full) {
+      tcb.readerFullQueued = false
+      Latch.openUnsafe(tcb.readable)
     }
   }
 
