@@ -800,8 +800,9 @@ describe("the TCP state machine against RFC 9293's", () => {
       const lines = (map: Map<string, number>) => [...map.entries()].sort().map(([k, v]) => `${String(v).padStart(6)}  ${k}`)
       console.log(["states:", ...lines(coverage.states), "rules:", ...lines(coverage.rules)].join("\n"))
     }
-    // The generators must have taken the connection through every state of figure 5.
-    if (numRuns >= 100) {
+    // The generators must have taken the connection through every state of figure 5. Over the 200 runs of the
+    // default (or more) CLOSING, the rarest, comes up some 15 times; 100 runs of a random seed can miss it.
+    if (numRuns >= 200) {
       const states: ReadonlyArray<State> = ["CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT"]
       expect(states.filter((state) => !coverage.states.has(state))).toEqual([])
       // And through the simultaneous open's corners and the interrupted connect.
