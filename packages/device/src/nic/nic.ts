@@ -46,7 +46,7 @@ import { coalescingProblem, InvalidNicConfig, type NicConfig, type NicOptions, t
 import { verifyRxChecksum } from "./rx-checksum.ts"
 import { applyRxOffload, superPacketSegments } from "./rx-offload.ts"
 import { TxDma } from "./tx-dma.ts"
-import { handOverPacket, wireFrames } from "./tx-offload.ts"
+import { handOverPacket, type WireFrame, wireFrames } from "./tx-offload.ts"
 import { rssQueueSelector } from "./rss-selector.ts"
 import { NicErrorStats, type NicStatsSnapshot, RxQueueStats, snapshotStats, TxQueueStats } from "./stats.ts"
 
@@ -56,6 +56,8 @@ const LINK_OVERHEAD = 18
 const MIN_FRAME = 14
 /** Wire frames a transmit engine sends before yielding to the other fibers (when it has no line rate to pace it). */
 const TX_BURST = 64
+/** What a packet the medium took whole becomes: no frames to send. */
+const NO_FRAMES: ReadonlyArray<WireFrame> = []
 
 /** Chooses the receive queue of a frame and reports the hash it used (RSS), or 0 for "no hash". */
 export interface QueueSelector {
@@ -179,56 +181,122 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       const coalescer = coalescers[index]
       // Wire frames since the engine last yielded, across doorbells: a TSO super-packet counts as every frame it is cut into.
       let burst = 0
+      // The ring is being worked on (by the engine fiber or by a doorbell answered in place).
+      let busy = false
+      // A burst is over: nothing more goes out until the engine fiber has yielded once.
+      let paused = false
+
+      /**
+       * Takes the packet at the head of the ring to the medium: handed over
+       * whole (no frames), or the wire frames it becomes, for the caller to
+       * send; counted either way (a dropped packet has no frames).
+       */
+      const takeHead = (packet: PacketBuffer): ReadonlyArray<WireFrame> => {
+        const support = port?.offloadSupport?.() ?? NO_OFFLOAD_SUPPORT
+        if (linkUp && port !== undefined && config.linkSpeed === undefined && handOverPacket(port, packet, offloads, support)) {
+          // The medium took the packet itself (veth's skb hand-off): one frame, nothing copied.
+          stats.packets++
+          stats.bytes += packet.length
+          stats.wireFrames++
+          if (trace.enabled) trace.record("device-tx", packet, where, "handed over")
+          burst++
+          return NO_FRAMES
+        }
+        const frames = linkUp ? wireFrames(packet, offloads, support, dma) : []
+        if (frames === undefined) errors.txErrors++
+        else if (!linkUp) errors.txCarrierErrors++
+        else {
+          stats.packets++
+          stats.bytes += packet.length
+          if (trace.enabled) trace.record("device-tx", packet, where, `${frames.length} frame(s)`)
+          burst += frames.length
+          return frames
+        }
+        return NO_FRAMES
+      }
+
+      const sendFrame = (frame: WireFrame): void => {
+        stats.wireFrames++
+        if (frame.offload === undefined) port?.send(frame.bytes, dma.release)
+        else port?.send(frame.bytes, dma.release, frame.offload)
+      }
+
+      /**
+       * Without a line rate: sends every ready packet in ring order, until
+       * the ring is empty or a burst of TX_BURST wire frames is done (then
+       * `paused`). A NIC without a line rate still takes turns with the rest
+       * of the machine: after a burst the other fibers (the receiver's NAPI,
+       * this host's completion handling) run before it sends more, as a real
+       * link's pacing would; the count runs on over doorbells, so many small
+       * turns (a packet or two each) pause as one burst.
+       */
+      const pump = (): void => {
+        let sent = 0
+        for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
+          for (const frame of takeHead(packet)) sendFrame(frame)
+          ring.complete()
+          sent++
+          if (burst >= TX_BURST) {
+            burst = 0
+            paused = true
+            break
+          }
+        }
+        if (sent > 0) coalescer.txEvent()
+      }
+
       const engine = Effect.forever(
         Effect.gen(function*() {
           yield* Latch.await(doorbell)
           Latch.closeUnsafe(doorbell)
+          if (config.linkSpeed === undefined) {
+            // A doorbell rung while a pump runs further down this stack: that pump takes the new packets.
+            if (busy) return
+            for (;;) {
+              if (paused) {
+                yield* Effect.yieldNow
+                paused = false
+              }
+              busy = true
+              pump()
+              busy = false
+              if (!paused) return
+            }
+          }
+          // At line rate: each frame takes its time on the wire.
           let sent = 0
           for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
-            const support = port?.offloadSupport?.() ?? NO_OFFLOAD_SUPPORT
-            if (linkUp && port !== undefined && config.linkSpeed === undefined && handOverPacket(port, packet, offloads, support)) {
-              // The medium took the packet itself (veth's skb hand-off): one frame, nothing copied.
-              stats.packets++
-              stats.bytes += packet.length
-              stats.wireFrames++
-              if (trace.enabled) trace.record("device-tx", packet, where, "handed over")
-              burst++
-            } else {
-              const frames = linkUp ? wireFrames(packet, offloads, support, dma) : []
-              if (frames === undefined) errors.txErrors++
-              else if (!linkUp) errors.txCarrierErrors++
-              else {
-                stats.packets++
-                stats.bytes += packet.length
-                if (trace.enabled) trace.record("device-tx", packet, where, `${frames.length} frame(s)`)
-                burst += frames.length
-                for (const frame of frames) {
-                  stats.wireFrames++
-                  const bytes = frame.bytes
-                  if (config.linkSpeed !== undefined) yield* Effect.sleep(micros((bytes.length * 8 * 1e6) / config.linkSpeed))
-                  if (frame.offload === undefined) port?.send(bytes, dma.release)
-                  else port?.send(bytes, dma.release, frame.offload)
-                }
-              }
+            for (const frame of takeHead(packet)) {
+              if (config.linkSpeed !== undefined) yield* Effect.sleep(micros((frame.bytes.length * 8 * 1e6) / config.linkSpeed))
+              sendFrame(frame)
             }
             ring.complete()
             sent++
-            // A NIC without a line rate still takes turns with the rest of the machine: after a burst it lets the
-            // other fibers (the receiver's NAPI, this host's completion handling) run, as a real link's pacing would.
-            // The count runs on over doorbells, so many small turns (a packet or two each) yield as one burst.
-            if (burst >= TX_BURST) {
-              burst = 0
-              coalescer.txEvent()
-              yield* Effect.yieldNow
-            }
           }
+          burst = 0
           if (sent > 0) coalescer.txEvent()
         }),
-        // No yield after every turn (a setImmediate hop each): the burst count above paces the engine.
+        // No yield after every turn (a setImmediate hop each): bursts and the line rate pace the engine.
         { disableYield: true }
       )
       yield* Effect.forkScoped(engine)
-      tx.push({ index, ring, irq: irqs[index], stats, kick: () => void Latch.openUnsafe(doorbell) })
+
+      /**
+       * The doorbell. Without a line rate it is answered in the caller's own
+       * turn, as veth's `ndo_start_xmit` hands the skb to its peer inside the
+       * transmit call: the ready packets go out at once (`pump`), with no
+       * wake-up of the engine fiber, which takes over only after a burst.
+       */
+      const kick = (): void => {
+        if (busy) return
+        if (paused || config.linkSpeed !== undefined) return void Latch.openUnsafe(doorbell)
+        busy = true
+        pump()
+        busy = false
+        // The burst is over: the engine fiber goes on after its yield.
+        if (paused) Latch.openUnsafe(doorbell)
+      }
+      tx.push({ index, ring, irq: irqs[index], stats, kick })
     }
 
     /**
