@@ -15,11 +15,14 @@
  * in the same way, as one packet with GSO metadata.
  *
  * Transmit: the driver fills tx descriptors and rings the doorbell (`kick`);
- * the queue's transmit engine (a fiber) takes the ready descriptors in order,
+ * the queue's transmit engine takes the ready descriptors in order,
  * completes partial checksums and segments TSO super-packets if it has those
- * offloads, hands each frame to the medium (at line rate, when the NIC has
- * one), marks the descriptors done and tells the coalescer, which raises the
- * completion interrupt. A medium that would deliver a packet at once and
+ * offloads, hands each frame to the medium, marks the descriptors done and
+ * tells the coalescer, which raises the completion interrupt. With a line
+ * rate the engine is a fiber that gives each frame its time on the wire;
+ * without one the doorbell is answered in the caller's own turn (as veth's
+ * transmit hands the skb on inside the call), and the engine fiber takes
+ * over only to yield after each burst of 64 frames. A medium that would deliver a packet at once and
  * unchanged to a NIC (a wire direction without impairments, a loopback) is
  * handed the packet itself instead of a frame copied out of it, as veth
  * hands the skb to its peer: the receiving NIC puts a clone of it (shared
