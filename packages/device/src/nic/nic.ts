@@ -252,7 +252,8 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
         Effect.gen(function*() {
           yield* Latch.await(doorbell)
           Latch.closeUnsafe(doorbell)
-          if (config.linkSpeed === undefined) {
+          const lineRate = config.linkSpeed
+          if (lineRate === undefined) {
             // A doorbell rung while a pump runs further down this stack: that pump takes the new packets.
             if (busy) return
             for (;;) {
@@ -270,7 +271,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
           let sent = 0
           for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
             for (const frame of takeHead(packet)) {
-              if (config.linkSpeed !== undefined) yield* Effect.sleep(micros((frame.bytes.length * 8 * 1e6) / config.linkSpeed))
+              yield* Effect.sleep(micros((frame.bytes.length * 8 * 1e6) / lineRate))
               sendFrame(frame)
             }
             ring.complete()
