@@ -555,30 +555,41 @@ describe("TCP data path, segment by segment: timestamps (RFC 7323)", () => {
     }))
 })
 
+/**
+ * Forks a reader that reads `connection` with `readInto` into one array of
+ * `size` bytes, at most `chunk` bytes a read, until the peer's FIN: the
+ * length of every read, and the bytes received so far.
+ */
+const forkReader = (peer: TcpPeer, connection: TcpConnection, size: number, chunk = size) =>
+  Effect.gen(function*() {
+    const received = new Uint8Array(size)
+    const reads: Array<number> = []
+    let at = 0
+    yield* peer.fork(Effect.gen(function*() {
+      for (;;) {
+        const n = yield* connection.readInto(received.subarray(0, Math.min(size, at + chunk)), at)
+        if (n === undefined) return
+        reads.push(n)
+        at += n
+      }
+    }))
+    return { reads, received: () => received.subarray(0, at) }
+  })
+
 describe("TCP data path, segment by segment: waking the reader", () => {
   it.effect("the reader runs once the NAPI poll is over: segments taken in by one poll are one read", () =>
     Effect.gen(function*() {
       const peer = yield* TcpPeer.make()
       const connection = yield* peer.establishActive()
-      const received = new Uint8Array(64 * 1024)
-      let at = 0
-      const reads: Array<number> = []
-      yield* peer.fork(Effect.gen(function*() {
-        for (;;) {
-          const n = yield* connection.readInto(received, at)
-          if (n === undefined) return
-          reads.push(n)
-          at += n
-        }
-      }))
+      const reader = yield* forkReader(peer, connection, 64 * 1024)
       yield* peer.settle
       // Ten segments at once: the first raises the interrupt and is polled alone, the nine behind it wait in the ring
       // for the next poll, which takes them all; the reader runs after each poll (as Linux's `sk_data_ready` wakes a
       // reader that gets the CPU only once the softirq is done), not after each segment.
       for (let i = 0; i < 10; i++) peer.inject(peer.frame({ flags: "P.", data: 100 }))
       yield* peer.settle
-      expect(reads).toEqual([100, 900])
-      expect(received.subarray(0, at)).toEqual(patternBytes(1, 1000))
+      expect(reader.reads).toEqual([100, 900])
+      expect(reader.received()).toEqual(patternBytes(1, 1000))
       // Quick-ack mode: each segment is acknowledged at once, before the reader ran.
       expect(peer.takeAll().map((s) => s.ack)).toEqual(Array.from({ length: 10 }, (_, i) => 1 + 100 * (i + 1)))
     }))
@@ -587,18 +598,8 @@ describe("TCP data path, segment by segment: waking the reader", () => {
     Effect.gen(function*() {
       const peer = yield* TcpPeer.make()
       const connection = yield* peer.establishActive()
-      const received = new Uint8Array(1000)
-      let at = 0
-      const reads: Array<number> = []
-      yield* peer.fork(Effect.gen(function*() {
-        for (;;) {
-          // 250 bytes at a time: two and a half segments.
-          const n = yield* connection.readInto(received.subarray(0, Math.min(received.length, at + 250)), at)
-          if (n === undefined) return
-          reads.push(n)
-          at += n
-        }
-      }))
+      // 250 bytes at a time: two and a half segments.
+      const reader = yield* forkReader(peer, connection, 1000, 250)
       yield* peer.settle
       // The first segment is polled alone; the nine behind it in one poll. Each time the parked array is full (its
       // third segment spills 50 bytes over) the reader runs before the next segment: it takes the array, then the
@@ -606,8 +607,8 @@ describe("TCP data path, segment by segment: waking the reader", () => {
       // its array full and 650 bytes in the pages: 650 bytes copied twice, not 150.
       for (let i = 0; i < 10; i++) peer.inject(peer.frame({ flags: "P.", data: 100 }))
       yield* peer.settle
-      expect(reads).toEqual([100, 250, 50, 250, 50, 250, 50])
-      expect(received.subarray(0, at)).toEqual(patternBytes(1, 1000))
+      expect(reader.reads).toEqual([100, 250, 50, 250, 50, 250, 50])
+      expect(reader.received()).toEqual(patternBytes(1, 1000))
       expect(connection.tcb.receive.directBytes).toBe(850)
     }))
 })

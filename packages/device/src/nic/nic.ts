@@ -22,11 +22,12 @@
  * rate the engine is a fiber that gives each frame its time on the wire;
  * without one the doorbell is answered in the caller's own turn (as veth's
  * transmit hands the skb on inside the call), and the engine fiber takes
- * over only to yield after each burst of 64 frames. A medium that would deliver a packet at once and
- * unchanged to a NIC (a wire direction without impairments, a loopback) is
- * handed the packet itself instead of a frame copied out of it, as veth
- * hands the skb to its peer: the receiving NIC puts a clone of it (shared
- * bytes, copy-on-write) on its ring (`rx_handed_over`).
+ * over only to yield after each burst of 64 frames. A medium that would
+ * deliver a packet at once and unchanged to a NIC (a wire direction without
+ * impairments, a loopback) is handed the packet itself instead of a frame
+ * copied out of it, as veth hands the skb to its peer: the receiving NIC
+ * puts a clone of it (shared bytes, copy-on-write) on its ring
+ * (`rx_handed_over`).
  *
  * On a medium that carries offload metadata (a `virtio_net_hdr` with each
  * frame: in-process wires, hubs and loopback, a TAP with `IFF_VNET_HDR`) the

@@ -329,12 +329,14 @@ const receiveWith = <A>(
 ): Effect.Effect<A | undefined, TcpError> => {
   const receive = tcb.receive
   // Data already waiting is taken at once: no generator runs and no array is parked.
-  return Effect.suspend(() => {
-    if (receive.length === 0) return awaitReceive(tcb, take, direct)
-    const taken = take(receive)
-    windowUpdate(tcb)
-    return Effect.succeed(taken)
-  })
+  return Effect.suspend(() => receive.length === 0 ? awaitReceive(tcb, take, direct) : Effect.succeed(takeNow(tcb, take)))
+}
+
+/** Takes in-order data with `take` and offers the window the read opened. */
+const takeNow = <A>(tcb: Tcb, take: (receive: ReceiveBuffer) => A): A => {
+  const taken = take(tcb.receive)
+  windowUpdate(tcb)
+  return taken
 }
 
 /** RECEIVE with nothing to take yet: parks `direct` (if any) and waits (see `receiveWith`). */
@@ -346,11 +348,7 @@ const awaitReceive = <A>(
   const receive = tcb.receive
   const receiving = Effect.gen(function*() {
     for (;;) {
-      if (receive.length > 0 || (direct !== undefined && receive.parkedBytes(direct.target, direct.at) > 0)) {
-        const taken = take(receive)
-        windowUpdate(tcb)
-        return taken
-      }
+      if (receive.length > 0 || (direct !== undefined && receive.parkedBytes(direct.target, direct.at) > 0)) return takeNow(tcb, take)
       if (tcb.error !== undefined) return yield* tcb.error
       if (tcb.finReceived || tcb.state === "CLOSED") return undefined
       Latch.closeUnsafe(tcb.readable)

@@ -237,8 +237,7 @@ export class Tcp implements TcpHost {
   }
 
   private readonly wakeReaders = (): void => {
-    const ready = this.readersToWake.splice(0)
-    for (const tcb of ready) {
+    for (const tcb of this.readersToWake.splice(0)) {
       tcb.readerWakeQueued = false
       Latch.openUnsafe(tcb.readable)
     }
@@ -261,8 +260,7 @@ export class Tcp implements TcpHost {
 
   /** Wakes the readers whose parked arrays filled up (see `dataReady`), between two segments. */
   private wakeFullReaders(): void {
-    const full = this.fullReaders.splice(0)
-    for (const tcb of full) {
+    for (const tcb of this.fullReaders.splice(0)) {
       tcb.readerFullQueued = false
       Latch.openUnsafe(tcb.readable)
     }
