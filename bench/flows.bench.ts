@@ -10,7 +10,7 @@
  * `npm run bench -- flows`.
  */
 import { compare, type Comparison, gbits, isQuick, median, type SuiteResult } from "./harness.ts"
-import { nodeTransfer, warmNetstack } from "./transfer.ts"
+import { startSubject } from "./subject.ts"
 
 const FLOWS: ReadonlyArray<number> = [1, 10, 100, 1000]
 const MIB = 1024 * 1024
@@ -36,19 +36,24 @@ export const flowsSuite = async (): Promise<SuiteResult> => {
     list.push(nsPerByte)
     samples[subject].set(flows, list)
   }
-  // One network for every run, warmed by a first transfer (see `openNetstack`).
-  const bed = await warmNetstack(MTU, true, total, 10)
-  await nodeTransfer(8 * MIB, true, 10)
+  // Every subject in a process of its own (`subject.ts`): one network for every run, warmed by a first transfer (see
+  // `openNetstack`), and Node with each read path.
+  const bed = await startSubject({ kind: "netstack", mtu: MTU, offloaded: true, warmUp: total, rounds: 3, flows: 10 })
+  const node = await startSubject({ kind: "node", onread: true })
+  const nodeEvents = await startSubject({ kind: "node", onread: false })
   try {
+    await node.run(8 * MIB, 10)
     for (let run = 0; run < runs; run++) {
       for (const flows of run % 2 === 0 ? FLOWS : [...FLOWS].reverse()) {
-        record("node", flows, await nodeTransfer(total, true, flows))
-        record("nodeEvents", flows, await nodeTransfer(total, false, flows))
-        record("netstack", flows, await bed.transfer(total, flows))
+        record("node", flows, (await node.run(total, flows)).nsPerByte)
+        record("nodeEvents", flows, (await nodeEvents.run(total, flows)).nsPerByte)
+        record("netstack", flows, (await bed.run(total, flows)).nsPerByte)
       }
     }
   } finally {
     await bed.close()
+    await node.close()
+    await nodeEvents.close()
   }
   const ns = (subject: Subject, flows: number): number => median(samples[subject].get(flows) ?? [])
   const rate = (subject: Subject, flows: number): number => gbits(ns(subject, flows))
@@ -64,7 +69,7 @@ export const flowsSuite = async (): Promise<SuiteResult> => {
     title: "TCP throughput against concurrent flows",
     description: `N connections between two in-process hosts (MTU ${MTU}, TSO/GRO/checksum offload), each moving ${total / MIB} MiB / N at once, ` +
       "against Node `net` with N connections over 127.0.0.1 in the same run; aggregate application bytes per second. " +
-      `Medians of ${runs} alternated runs.`,
+      `Medians of ${runs} alternated runs, each subject in a process of its own.`,
     rows,
     tables: [{
       title: "Aggregate Gbit/s, and netstack's ratio to each Node baseline",

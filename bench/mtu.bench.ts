@@ -9,7 +9,7 @@
  * `npm run bench -- mtu`.
  */
 import { compare, type Comparison, gbits, isQuick, median, type SuiteResult } from "./harness.ts"
-import { type NetstackBed, nodeTransfer, warmNetstack } from "./transfer.ts"
+import { type IsolatedSubject, startSubject } from "./subject.ts"
 
 const OFFLOADED_MTUS: ReadonlyArray<number> = [1500, 4000, 9000, 16000, 65535]
 const SOFTWARE_MTUS: ReadonlyArray<number> = [1500, 9000]
@@ -41,36 +41,43 @@ export const mtuSuite = async (): Promise<SuiteResult> => {
   }
   // MTU 1500 runs at a fraction of the rate: a quarter of the bytes.
   const bytesOf = (p: Point): number => (p.mtu > 1500 ? total : total / 4)
-  // A network per point, kept up for all its runs and warmed by a first transfer (see `openNetstack`).
-  const beds = new Map<string, NetstackBed>()
-  for (const p of points) beds.set(label(p), await warmNetstack(p.mtu, p.offloaded, bytesOf(p) / 2))
-  await nodeTransfer(64 * MIB, true)
+  // Every subject in a process of its own (`subject.ts`): a network per point, kept up for all its runs and warmed by
+  // a first transfer (see `openNetstack`), and Node with each read path, warmed by a first transfer too.
+  const beds = new Map<string, IsolatedSubject>()
+  const node = await startSubject({ kind: "node", onread: true })
+  const nodeEventsSubject = await startSubject({ kind: "node", onread: false })
   try {
+    for (const p of points) {
+      beds.set(label(p), await startSubject({ kind: "netstack", mtu: p.mtu, offloaded: p.offloaded, warmUp: bytesOf(p) / 2, rounds: 3 }))
+    }
+    await node.run(64 * MIB)
     for (let run = 0; run < runs; run++) {
-      record("node", await nodeTransfer(nodeTotal, true))
-      record("nodeEvents", await nodeTransfer(nodeTotal, false))
+      record("node", (await node.run(nodeTotal)).nsPerByte)
+      record("nodeEvents", (await nodeEventsSubject.run(nodeTotal)).nsPerByte)
       for (const p of run % 2 === 0 ? points : [...points].reverse()) {
         const bed = beds.get(label(p))
         if (bed === undefined) continue
-        const before = process.resourceUsage().minorPageFault
-        record(label(p), await bed.transfer(bytesOf(p)))
-        record(label(p), process.resourceUsage().minorPageFault - before, faults)
+        const { minorPageFaults, nsPerByte } = await bed.run(bytesOf(p))
+        record(label(p), nsPerByte)
+        record(label(p), minorPageFaults, faults)
       }
     }
   } finally {
     for (const bed of beds.values()) await bed.close()
+    await node.close()
+    await nodeEventsSubject.close()
   }
   const nsPerByte = (key: string): number => median(samples.get(key) ?? [])
-  const node = { name: "Node net over 127.0.0.1, `onread` into one buffer", nsPerOp: nsPerByte("node"), bytesPerOp: 1 }
+  const onread = { name: "Node net over 127.0.0.1, `onread` into one buffer", nsPerOp: nsPerByte("node"), bytesPerOp: 1 }
   const nodeEvents = { name: "Node net over 127.0.0.1, 'data' events", nsPerOp: nsPerByte("nodeEvents"), bytesPerOp: 1 }
-  const rows: Array<Comparison> = points.map((p) => compare("mtu", { name: label(p), nsPerOp: nsPerByte(label(p)), bytesPerOp: 1 }, node))
+  const rows: Array<Comparison> = points.map((p) => compare("mtu", { name: label(p), nsPerOp: nsPerByte(label(p)), bytesPerOp: 1 }, onread))
   const rate = (key: string): number => gbits(nsPerByte(key))
   const cells = (p: Point | undefined): Array<string> => {
     if (p === undefined) return ["", "", "", ""]
     const ns = nsPerByte(label(p))
     return [
       rate(label(p)).toFixed(2),
-      `${(node.nsPerOp / ns).toFixed(2)}×`,
+      `${(onread.nsPerOp / ns).toFixed(2)}×`,
       `${(nodeEvents.nsPerOp / ns).toFixed(2)}×`,
       median(faults.get(label(p)) ?? []).toFixed(0)
     ]
@@ -82,7 +89,7 @@ export const mtuSuite = async (): Promise<SuiteResult> => {
     description: "One in-process connection at each MTU (TSO/GRO/checksum offload; at 1500 and 9000 also software checksums and GSO) " +
       "against Node `net` over 127.0.0.1 in the same run. " +
       `Medians of ${runs} alternated runs of ${total / MIB} MiB (MTU 1500: ${total / 4 / MIB} MiB; Node: ${nodeTotal / MIB} MiB), ` +
-      "each point on a network kept up across its runs and warmed by a first transfer.",
+      "each subject in a process of its own, each point on a network kept up across its runs and warmed by a first transfer.",
     rows,
     tables: [{
       title: "Gbit/s, the ratio to Node net with onread and with 'data' events, and the minor page faults of a transfer " +
@@ -103,13 +110,13 @@ export const mtuSuite = async (): Promise<SuiteResult> => {
         { label: "netstack, software checksums and GSO", points: SOFTWARE_MTUS.map((mtu) => [mtu, rate(label({ mtu, offloaded: false }))] as const) }
       ],
       references: [
-        { label: "Node net over 127.0.0.1, onread", y: gbits(node.nsPerOp) },
+        { label: "Node net over 127.0.0.1, onread", y: gbits(onread.nsPerOp) },
         { label: "Node net over 127.0.0.1, 'data' events", y: gbits(nodeEvents.nsPerOp) }
       ]
     }],
     notes: [
-      `mtu: best ${label(best)} at ${rate(label(best)).toFixed(2)} Gbit/s = ${(node.nsPerOp / nsPerByte(label(best))).toFixed(2)}× Node net with onread ` +
-      `(${gbits(node.nsPerOp).toFixed(2)} Gbit/s), ${(nodeEvents.nsPerOp / nsPerByte(label(best))).toFixed(2)}× with 'data' events ` +
+      `mtu: best ${label(best)} at ${rate(label(best)).toFixed(2)} Gbit/s = ${(onread.nsPerOp / nsPerByte(label(best))).toFixed(2)}× Node net with onread ` +
+      `(${gbits(onread.nsPerOp).toFixed(2)} Gbit/s), ${(nodeEvents.nsPerOp / nsPerByte(label(best))).toFixed(2)}× with 'data' events ` +
       `(${gbits(nodeEvents.nsPerOp).toFixed(2)} Gbit/s)`
     ],
     data: { totalBytes: total, nodeTotalBytes: nodeTotal, runs, nsPerByte: Object.fromEntries(samples), minorPageFaults: Object.fromEntries(faults) }

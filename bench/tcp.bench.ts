@@ -11,16 +11,17 @@
  */
 import { checkTarget, compare, gbits, isQuick, median, type Measurement, type SuiteResult, type TargetCheck } from "./harness.ts"
 import { profileTransfer } from "./profile.ts"
-import { netstackTransfer, nodeTransfer, warmNetstack } from "./transfer.ts"
+import { type IsolatedSubject, startSubject } from "./subject.ts"
 
 const TOTAL = 256 * 1024 * 1024
 
 /**
  * The figures, each the median of `runs` alternated transfers, and every
- * run's ns per byte. netstack runs on two networks kept up across its
- * transfers (warmed by a first transfer that is not timed, as the kernel
- * under Node's sockets is warm); `cold` is one transfer on a network brought
- * up for it, whose buffer memory is touched for the first time.
+ * run's ns per byte. Each subject runs in a process of its own
+ * (`subject.ts`): netstack on two networks kept up across their transfers
+ * (warmed first, as the kernel under Node's sockets is warm), Node with
+ * each read path; `cold` is one transfer on a network brought up for it,
+ * in a fresh process, whose buffer memory is touched for the first time.
  */
 export const tcpBulk = async (runs = 5, total = TOTAL): Promise<{
   readonly offloaded: Measurement
@@ -37,28 +38,33 @@ export const tcpBulk = async (runs = 5, total = TOTAL): Promise<{
     node: new Array<number>(),
     nodeEvents: new Array<number>()
   }
-  samples.cold.push(await netstackTransfer(65535, true, total))
+  const fresh = await startSubject({ kind: "netstack-fresh", mtu: 65535, offloaded: true })
+  try {
+    samples.cold.push((await fresh.run(total)).nsPerByte)
+  } finally {
+    await fresh.close()
+  }
   // The warm-up cycles the 1024-descriptor rings and fills the page recyclers, and lets V8 optimize the path: at
   // MTU 65535 its functions reach their last tier after some 12 000 segments (--trace-opt: compiles go on through
   // the third 256 MiB transfer), four transfers of `total`; at MTU 1500 the JIT takes some 500 MB of traffic (a
   // few hundred thousand frames) to settle: eight warm-up transfers of a quarter each.
-  const offloadedBed = await warmNetstack(65535, true, total, 1, 4)
-  const softwareBed = await warmNetstack(1500, false, total / 4, 1, 8)
+  const subjects: Array<readonly [keyof typeof samples, IsolatedSubject, number]> = []
   try {
-    // The order rotates from run to run, so that no subject always comes after the same one: a netstack transfer
-    // right after one read through 'data' events runs some 30 % slower (29 against 41-46 Gbit/s after `onread`).
-    const subjects: ReadonlyArray<() => Promise<unknown>> = [
-      async () => samples.node.push(await nodeTransfer(total, true)),
-      async () => samples.nodeEvents.push(await nodeTransfer(total, false)),
-      async () => samples.offloaded.push(await offloadedBed.transfer(total)),
-      async () => samples.software.push(await softwareBed.transfer(total / 2))
-    ]
+    subjects.push(["node", await startSubject({ kind: "node", onread: true }), total])
+    subjects.push(["nodeEvents", await startSubject({ kind: "node", onread: false }), total])
+    subjects.push(["offloaded", await startSubject({ kind: "netstack", mtu: 65535, offloaded: true, warmUp: total, rounds: 4 }), total])
+    subjects.push(["software", await startSubject({ kind: "netstack", mtu: 1500, offloaded: false, warmUp: total / 4, rounds: 8 }), total / 2])
+    // The order rotates from run to run, so that no subject always runs first or last in a round.
     for (let i = 0; i < runs; i++) {
-      for (let k = 0; k < subjects.length; k++) await subjects[(i + k) % subjects.length]?.()
+      for (let k = 0; k < subjects.length; k++) {
+        const entry = subjects[(i + k) % subjects.length]
+        if (entry === undefined) continue
+        const [key, subject, bytes] = entry
+        samples[key].push((await subject.run(bytes)).nsPerByte)
+      }
     }
   } finally {
-    await offloadedBed.close()
-    await softwareBed.close()
+    for (const [, subject] of subjects) await subject.close()
   }
   return {
     offloaded: { name: "netstack TCP bulk, MTU 65535, TSO/GRO/checksum offload", nsPerOp: median(samples.offloaded), bytesPerOp: 1 },
@@ -114,8 +120,8 @@ export const tcpSuite = async (): Promise<SuiteResult> => {
     title: "TCP bulk transfer: in-process netstack against Node net over loopback",
     description: "One connection between two hosts in one process, on the real clock: 64 KiB writes, `readInto` one buffer; " +
       "against Node `net` over 127.0.0.1 with `onread` into one buffer (its fastest read path) and with 'data' events. " +
-      `Medians of ${runs} alternated runs of ${total / 1024 / 1024} MiB (MTU 1500 software: a quarter of that), ` +
-      "each on a network kept up across the runs and warmed by a first transfer; the cold figure is one transfer on a fresh network.",
+      `Medians of ${runs} alternated runs of ${total / 1024 / 1024} MiB (MTU 1500 software: half of that), ` +
+      "each subject in a process of its own (netstack on a network kept up across the runs and warmed first); the cold figure is one transfer on a fresh network in a fresh process.",
     rows: [
       compare("tcp", offloaded, node),
       compare("tcp", offloaded, nodeEvents),
