@@ -14,7 +14,7 @@ import type { PacketBuffer } from "./packet-buffer.ts"
 /** Byte order of this machine, which decides how 32-bit loads are folded. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
-/** Below this many bytes a plain byte loop beats creating a 32-bit view. */
+/** Below this many bytes a plain byte loop beats the 32-bit loads. */
 const WIDE_THRESHOLD = 128
 
 /** Folds a non-negative sum of any size (below 2^53) to 16 bits with end-around carry (RFC 1071 §2(C)). */
@@ -42,6 +42,19 @@ const sumNarrow = (bytes: Uint8Array, start: number, end: number): number => {
   return s
 }
 
+/** The 32-bit view of each buffer summed so far: one per buffer, not one per sum (a sum is often one small packet). */
+const wordViews = new WeakMap<ArrayBufferLike, Uint32Array>()
+
+/** `buffer` as native 32-bit words (its whole length, rounded down to a word). */
+const wordsOf = (buffer: ArrayBufferLike): Uint32Array => {
+  let view = wordViews.get(buffer)
+  if (view === undefined) {
+    view = new Uint32Array(buffer, 0, buffer.byteLength >>> 2)
+    wordViews.set(buffer, view)
+  }
+  return view
+}
+
 /**
  * Sum over 32-bit loads: unaligned leading bytes, an aligned body read as
  * native 32-bit words (folded, then byte-swapped on little-endian machines
@@ -53,11 +66,12 @@ const sumWide = (bytes: Uint8Array, start: number, end: number): number => {
   const bodyStart = start + ((4 - misalignment) & 3)
   const words = (end - bodyStart) >>> 2
   let body = 0
-  const view = new Uint32Array(bytes.buffer, bytes.byteOffset + bodyStart, words)
-  let k = 0
-  const unrolled = words & ~3
+  const view = wordsOf(bytes.buffer)
+  let k = (bytes.byteOffset + bodyStart) >>> 2
+  const last = k + words
+  const unrolled = k + (words & ~3)
   for (; k < unrolled; k += 4) body += view[k] + view[k + 1] + view[k + 2] + view[k + 3]
-  for (; k < words; k++) body += view[k]
+  for (; k < last; k++) body += view[k]
   const oddLane = ((bodyStart - start) & 1) === 1
   const bodySum = LITTLE_ENDIAN ? swapBytes(foldSum(body)) : foldSum(body)
   const tail = foldSum(sumNarrow(bytes, bodyStart + 4 * words, end))

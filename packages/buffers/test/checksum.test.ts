@@ -34,11 +34,23 @@ const referenceChecksum = (bytes: ArrayLike<number>): number => ~referenceSum(by
 /** Bytes of a length drawn uniformly from `[0, max]` (fast-check's default sizes stay small). */
 const bytesUpTo = (max: number) => fc.integer({ min: 0, max }).chain((n) => fc.uint8Array({ minLength: n, maxLength: n }))
 
-/** Random data placed at a random alignment inside a larger array. */
+/**
+ * Random data placed at a random alignment inside a larger array, itself a
+ * view at a random offset into a buffer of any length whose other bytes are
+ * 0xff: a sum that strays outside its range, or misplaces the 32-bit words of
+ * the buffer behind the view, comes out wrong.
+ */
 const alignedData = fc
-  .record({ data: bytesUpTo(700), shift: fc.integer({ min: 0, max: 7 }) })
-  .map(({ data, shift }) => {
-    const host = new Uint8Array(data.length + shift)
+  .record({
+    data: bytesUpTo(700),
+    shift: fc.integer({ min: 0, max: 7 }),
+    viewOffset: fc.integer({ min: 0, max: 7 }),
+    slack: fc.integer({ min: 0, max: 5 })
+  })
+  .map(({ data, shift, slack, viewOffset }) => {
+    const backing = new Uint8Array(viewOffset + shift + data.length + slack).fill(0xff)
+    const host = new Uint8Array(backing.buffer, viewOffset, shift + data.length)
+    host.fill(0xff)
     host.set(data, shift)
     return { data, host, shift }
   })

@@ -237,7 +237,8 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       const pump = (): void => {
         let sent = 0
         for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
-          for (const frame of takeHead(packet)) sendFrame(frame)
+          const frames = takeHead(packet)
+          for (let i = 0; i < frames.length; i++) sendFrame(frames[i])
           ring.complete()
           sent++
           if (burst >= TX_BURST) {
