@@ -304,26 +304,21 @@ const makeDriver = (
       )
     )
 
+    // The top half, run by the line in the raiser's turn (request_irq): count, mask the line and leave the work to
+    // NAPI (napi_schedule). A plain function, not a fiber: an interrupt costs no fiber resumption.
     for (let index = 0; index < nic.irqs.length; index++) {
       const irq = nic.irqs[index]
       const napi = napis[index]
-      yield* Effect.forkScoped(
-        Effect.forever(
-          Effect.gen(function*() {
-            yield* irq.next
-            stats.interrupts++
-            // The top half: mask the line and leave the work to NAPI (napi_schedule).
-            irq.mask()
-            if (!napi.scheduled && !napi.busyPolling) {
-              napi.scheduled = true
-              softirq.schedule(napi)
-            }
-          }),
-          // Idle, it waits on a latch: no yield (a setImmediate hop) after every turn; Effect's budget yields it when busy.
-          { disableYield: true }
-        )
-      )
+      irq.handle(() => {
+        stats.interrupts++
+        irq.mask()
+        if (!napi.scheduled && !napi.busyPolling) {
+          napi.scheduled = true
+          softirq.schedule(napi)
+        }
+      })
     }
+    yield* Effect.addFinalizer(() => Effect.sync(() => nic.irqs.forEach((irq) => irq.handle(undefined))))
 
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {

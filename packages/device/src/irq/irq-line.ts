@@ -1,8 +1,12 @@
 /**
  * An interrupt line (one MSI-X vector of a queue). The device raises it; the
- * driver's handler fiber waits for it, masks it and schedules NAPI, and NAPI
- * unmasks it when it has caught up. A raise while masked is held as pending
- * and delivered at unmask, as a NIC keeps its interrupt cause register set.
+ * driver's handler takes it, masks it and schedules NAPI, and NAPI unmasks
+ * it when it has caught up. A raise while masked is held as pending and
+ * delivered at unmask, as a NIC keeps its interrupt cause register set.
+ *
+ * The handler is either a function registered with `handle` (what
+ * `request_irq` installs: it runs in the raiser's own turn, as a hard IRQ
+ * preempts whatever the CPU was doing) or a fiber waiting on `next`.
  */
 import { Effect, Latch } from "effect"
 
@@ -17,6 +21,7 @@ export class IrqLine {
   private masked = false
   private pending = false
   private readonly signal: Latch.Latch = Latch.makeUnsafe(false)
+  private handler: (() => void) | undefined = undefined
 
   constructor(name: string) {
     this.name = name
@@ -27,19 +32,34 @@ export class IrqLine {
     return this.masked
   }
 
-  /** Device side: raise the interrupt. Raises before the handler runs collapse into one delivery. */
+  /**
+   * Driver side: `handler` takes every interrupt from now on, called at each
+   * raise while the line is unmasked (`request_irq`); it should mask the line
+   * until its work is done, so raises meanwhile are held. `undefined` gives
+   * the interrupts back to `next` (`free_irq`).
+   */
+  handle(handler: (() => void) | undefined): void {
+    this.handler = handler
+  }
+
+  /** Device side: raise the interrupt. Raises before a waiting fiber runs collapse into one delivery. */
   raise(): void {
     if (this.masked) {
       this.heldWhileMasked++
       this.pending = true
       return
     }
+    const handler = this.handler
+    if (handler !== undefined) {
+      this.delivered++
+      return handler()
+    }
     if (Latch.isOpen(this.signal)) return
     this.delivered++
     Latch.openUnsafe(this.signal)
   }
 
-  /** Handler side: waits for the next interrupt and takes it. */
+  /** Handler side, without a `handle` function: waits for the next interrupt and takes it. */
   readonly next: Effect.Effect<void> = Effect.suspend(() => Latch.await(this.signal)).pipe(
     Effect.andThen(Effect.sync(() => void Latch.closeUnsafe(this.signal)))
   )
