@@ -533,14 +533,24 @@ export class PacketBuffer {
     this.releaseFragments()
     this.dataOffset = 0
     this.tailOffset = 0
+    this.orphan()
+    return undefined
+  }
+
+  /**
+   * Gives the sender its charge back now (`meta.txOwner`, the kernel's
+   * `skb_orphan`): the packet is handed on to an owner that is not its
+   * sender's to account for. A no-op without a sender.
+   */
+  orphan(): void {
     const meta = this.meta
     const owner = meta.txOwner
-    if (owner !== undefined) {
-      // The sender's destructor (`skb->destructor`): its charge comes back.
-      meta.txOwner = undefined
-      owner.txDone(meta.txCharge)
-    }
-    return undefined
+    if (owner === undefined) return
+    // The sender's destructor (`skb->destructor`): its charge comes back.
+    const charge = meta.txCharge
+    meta.txOwner = undefined
+    meta.txCharge = 0
+    owner.txDone(charge)
   }
 
   // ---------------------------------------------------------------- internals

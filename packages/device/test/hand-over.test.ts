@@ -2,9 +2,12 @@
  * The skb hand-off: a wire direction without impairments (and a loopback)
  * gives a sent packet itself to the receiving NIC, as veth hands the skb to
  * its peer, instead of a frame copied out of it and into a posted buffer.
- * The receiver holds a clone (shared bytes, copy-on-write, metadata of its
- * own): the sender's bytes never change under it, its own writes never reach
- * the sender, and every storage goes back to its pool once both sides let go.
+ * The packet is the receiver's from then on, with metadata of its own; the
+ * sender's descriptor completes with nothing to release and its charge comes
+ * back at once (`skb_orphan`). Bytes the sender still shares stay shared,
+ * copy-on-write: they never change under the receiver, the receiver's writes
+ * never reach the sender, and every storage goes back to its pool once both
+ * sides let go.
  * Impaired directions, and what only a frame can carry, go as frames.
  */
 import { assert, describe, expect, it } from "@effect/vitest"
@@ -84,7 +87,7 @@ const takeAll = (nic: NicDevice): Array<PacketBuffer> => {
 }
 
 describe("the skb hand-off over a wire", () => {
-  it.effect("gives the packet itself to the far NIC: its bytes shared, not copied, and back in the pool once both let go", () =>
+  it.effect("gives the packet itself to the far NIC: nothing copied, its sender's charge back at once, its bytes back in the pool once both let go", () =>
     Effect.gen(function*() {
       const wire = yield* Wire.make()
       const payloads = payloadPool()
@@ -94,14 +97,29 @@ describe("the skb hand-off over a wire", () => {
       const packet = udpPacket(payloads, 1000, 1)
       packet.meta.mark = 7
       packet.meta.priority = 3
+      const charges: Array<number> = []
+      packet.meta.txOwner = { txDone: (charge) => void charges.push(charge) }
+      packet.meta.txCharge = 1000
       const expected = packet.toUint8Array()
       const shared = packet.fragments[0]?.storage
       const clone = packet.clone()
       if (!(clone instanceof PacketBuffer)) throw new Error("clone failed")
-      yield* transmit(a, [packet])
+      a.tx[0].ring.fill(packet)
+      a.tx[0].kick()
+      yield* Effect.yieldNow
+      // The sender's descriptor is done with nothing to release, and its charge came back at the hand-over.
+      expect({ done: a.tx[0].ring.done, cleaned: a.tx[0].ring.clean(), count: a.tx[0].ring.cleaned }).toEqual({
+        done: 1,
+        cleaned: undefined,
+        count: 1
+      })
+      expect(charges).toEqual([1000])
       const [received, ...rest] = takeAll(b)
       expect(rest).toEqual([])
+      // The very packet the sender put on its ring: no clone, no copy.
+      expect(received).toBe(packet)
       if (received === undefined) throw new Error("nothing received")
+      expect(received.meta.txOwner).toBeUndefined()
       expect(received.fragments[0]?.storage).toBe(shared)
       expect(received.toUint8Array()).toEqual(expected)
       // Metadata of its own: the receiver's, not the sender's partial checksum offsets.

@@ -230,11 +230,13 @@ const makeDriver = (
     const wakeThreshold = options.wakeThreshold ?? Math.max(1, Math.floor(config.txRingSize / 4))
 
     const cleanTx = (q: NicTxQueue): void => {
+      const cleaned = q.ring.cleaned
       for (let packet = q.ring.clean(); packet !== undefined; packet = q.ring.clean()) {
         if (trace.enabled) trace.record("tx-completion", packet, `${nic.name}:${q.index}`)
         packet.release()
-        stats.txCompleted++
       }
+      // Descriptors whose packet a medium took whole count too: their completion released nothing here.
+      stats.txCompleted += q.ring.cleaned - cleaned
       if (stopped[q.index] && q.ring.free >= wakeThreshold) {
         stopped[q.index] = false
         stats.queueWakes++

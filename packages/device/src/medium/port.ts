@@ -52,10 +52,10 @@ export type FrameKeeper = (frame: Uint8Array, release: FrameRelease, offload?: F
 
 /**
  * Takes a sent packet itself instead of a frame copied out of it, as veth
- * hands the skb to its peer (`veth_xmit`): the receiver keeps what it needs
- * by references of its own (a clone: shared bytes, copy-on-write) and never
- * changes `packet`, which stays the sender's. `packet.data` is at the
- * Ethernet header; `offload` as for a `FrameReceiver`.
+ * hands the skb to its peer (`veth_xmit`): the packet is the receiver's from
+ * then on, to release when done (bytes it shares with others stay shared,
+ * copy-on-write). `packet.data` is at the Ethernet header; `offload` as for
+ * a `FrameReceiver`.
  */
 export type PacketTaker = (packet: PacketBuffer, offload?: FrameOffload) => void
 
@@ -80,9 +80,9 @@ export interface MediumPort {
    * Hands `packet` itself to the far end, when the medium would deliver it
    * at once and unchanged (no impairment, nothing queued ahead of it) to a
    * receiver that takes packets (`ZeroCopyReceiver.takePacket`): true once
-   * delivered. False: nothing happened, and the sender sends it as a frame.
-   * The sender keeps `packet` either way. Absent on media that only carry
-   * frames.
+   * delivered, and `packet` is the receiver's from then on (the sender must
+   * not touch or release it). False: nothing happened, and the sender keeps
+   * it, to send as a frame. Absent on media that only carry frames.
    */
   readonly handOver?: (packet: PacketBuffer, offload?: FrameOffload) => boolean
   /**

@@ -26,8 +26,8 @@
  * deliver a packet at once and unchanged to a NIC (a wire direction without
  * impairments, a loopback) is handed the packet itself instead of a frame
  * copied out of it, as veth hands the skb to its peer: the receiving NIC
- * puts a clone of it (shared bytes, copy-on-write) on its ring
- * (`rx_handed_over`).
+ * puts that very packet on its ring (`rx_handed_over`), and the sender's
+ * descriptor completes with nothing to release.
  *
  * On a medium that carries offload metadata (a `virtio_net_hdr` with each
  * frame: in-process wires, hubs and loopback, a TAP with `IFF_VNET_HDR`) the
@@ -62,6 +62,8 @@ const MIN_FRAME = 14
 const TX_BURST = 64
 /** What a packet the medium took whole becomes: no frames to send. */
 const NO_FRAMES: ReadonlyArray<WireFrame> = []
+/** What the transmit path gets for a packet a medium took whole: no frames, and nothing left on the ring to release. */
+const HANDED_ON: ReadonlyArray<WireFrame> = []
 
 /** Chooses the receive queue of a frame and reports the hash it used (RSS), or 0 for "no hash". */
 export interface QueueSelector {
@@ -192,19 +194,25 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
 
       /**
        * Takes the packet at the head of the ring to the medium: handed over
-       * whole (no frames), or the wire frames it becomes, for the caller to
-       * send; counted either way (a dropped packet has no frames).
+       * whole (`HANDED_ON`: the medium owns it now, the caller completes its
+       * descriptor with `handOn`), or the wire frames it becomes, for the
+       * caller to send; counted either way (a dropped packet has no frames).
        */
       const takeHead = (packet: PacketBuffer): ReadonlyArray<WireFrame> => {
         const support = port?.offloadSupport?.() ?? NO_OFFLOAD_SUPPORT
-        if (linkUp && port !== undefined && config.linkSpeed === undefined && handOverPacket(port, packet, offloads, support)) {
-          // The medium took the packet itself (veth's skb hand-off): one frame, nothing copied.
-          stats.packets++
-          stats.bytes += packet.length
-          stats.wireFrames++
-          if (trace.enabled) trace.record("device-tx", packet, where, "handed over")
-          burst++
-          return NO_FRAMES
+        if (linkUp && port !== undefined && config.linkSpeed === undefined) {
+          // Read first: once handed over, the packet is the receiver's, which may change or release it at once.
+          const length = packet.length
+          const traceId = trace.enabled ? trace.idOf(packet) : 0
+          if (handOverPacket(port, packet, offloads, support)) {
+            // The medium took the packet itself (veth's skb hand-off): one frame, nothing copied.
+            stats.packets++
+            stats.bytes += length
+            stats.wireFrames++
+            if (trace.enabled) trace.recordAs("device-tx", traceId, length, where, "handed over")
+            burst++
+            return HANDED_ON
+          }
         }
         const frames = linkUp ? wireFrames(packet, offloads, support, dma) : []
         if (frames === undefined) errors.txErrors++
@@ -238,8 +246,11 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
         let sent = 0
         for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
           const frames = takeHead(packet)
-          for (let i = 0; i < frames.length; i++) sendFrame(frames[i])
-          ring.complete()
+          if (frames === HANDED_ON) ring.handOn()
+          else {
+            for (let i = 0; i < frames.length; i++) sendFrame(frames[i])
+            ring.complete()
+          }
           sent++
           if (burst >= TX_BURST) {
             burst = 0
@@ -272,11 +283,16 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
           // At line rate: each frame takes its time on the wire.
           let sent = 0
           for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
-            for (const frame of takeHead(packet)) {
-              yield* Effect.sleep(micros((frame.bytes.length * 8 * 1e6) / lineRate))
-              sendFrame(frame)
+            const frames = takeHead(packet)
+            // Handed over only if the line rate was lifted meanwhile: the packet is gone, its descriptor done.
+            if (frames === HANDED_ON) ring.handOn()
+            else {
+              for (const frame of frames) {
+                yield* Effect.sleep(micros((frame.bytes.length * 8 * 1e6) / lineRate))
+                sendFrame(frame)
+              }
+              ring.complete()
             }
-            ring.complete()
             sent++
           }
           burst = 0
@@ -360,36 +376,41 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
     const keepFrame: FrameKeeper = (frame, release, offload) => accept(frame, offload, release)
 
     /**
-     * Takes a packet a medium handed over itself (veth's skb hand-off): a
-     * clone of it, sharing its bytes (copy-on-write) with metadata of its
-     * own, takes the place of the posted descriptors it would have filled
-     * (`RxRing.flip`; counted as `rx_handed_over`). Without the headroom the
-     * driver reserves, or with a partial checksum only the NIC could complete
-     * (rx checksumming off), it is received as a frame copied out of it.
+     * Takes a packet a medium handed over itself (veth's skb hand-off): it
+     * is this NIC's from now on. Its sender's charge goes back at once
+     * (`skb_orphan`), its metadata becomes the receiver's, and it takes the
+     * place of the posted descriptors it would have filled (`RxRing.flip`;
+     * counted as `rx_handed_over`); bytes it shares with others stay shared,
+     * copy-on-write. Without the headroom the driver reserves, or with a
+     * partial checksum only the NIC could complete (rx checksumming off), it
+     * is received as a frame copied out of it, and released.
      */
     const takePacket: PacketTaker = (packet, offload) => {
-      if (offload !== undefined && (offload.gsoType !== "none" || !offloads.rxChecksum)) return receive(packet.toUint8Array(), offload)
+      packet.orphan()
+      const dropped = (): void => void packet.release()
+      if (offload !== undefined && (offload.gsoType !== "none" || !offloads.rxChecksum)) {
+        receive(packet.toUint8Array(), offload)
+        return dropped()
+      }
       if (!linkUp) {
         errors.rxCarrierDrops++
-        return
+        return dropped()
       }
       if (packet.length > maxFrame || packet.length < MIN_FRAME) {
         errors.rxLengthErrors++
-        return
+        return dropped()
       }
-      const clone = packet.clone()
-      if (!(clone instanceof PacketBuffer)) return // released by its sender already: nothing to receive
-      clone.meta.reset()
-      const { queue, hash } = pickQueue(clone)
+      packet.meta.reset()
+      const { queue, hash } = pickQueue(packet)
       const q = rx[queue]
-      const failure = q.ring.flip(clone)
+      const failure = q.ring.flip(packet)
       if (failure !== undefined) {
-        clone.release()
-        if (failure === "short-headroom") return receive(packet.toUint8Array(), offload)
-        return missed(q, failure)
+        if (failure === "short-headroom") receive(packet.toUint8Array(), offload)
+        else missed(q, failure)
+        return dropped()
       }
       errors.rxHandedOver++
-      finish(q, queue, hash, clone, clone, offload, 0)
+      finish(q, queue, hash, packet, packet, offload, 0)
     }
 
     const zeroCopy: ZeroCopyReceiver = { keepFrame, takePacket }

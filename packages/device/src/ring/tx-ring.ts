@@ -2,7 +2,10 @@
  * A transmit descriptor ring. The driver fills descriptors with packets and
  * rings the doorbell; the device takes them in order, transmits them and
  * marks them done; the driver cleans done descriptors (releasing the
- * buffers). A full ring is how the driver knows to stop its queue.
+ * buffers). A full ring is how the driver knows to stop its queue. A device
+ * that hands a packet on whole (`handOn`, an in-process medium taking the
+ * packet itself) leaves its descriptor done and empty: cleaning it releases
+ * nothing.
  */
 import type { PacketBuffer } from "@netstack/buffers"
 
@@ -20,6 +23,8 @@ export class TxRing {
   private cleanIndex = 0
   private readyCount = 0
   private doneCount = 0
+  /** Descriptors cleaned so far, those handed on included. */
+  cleaned = 0
 
   constructor(size: number) {
     this.size = size
@@ -67,16 +72,31 @@ export class TxRing {
     this.doneCount++
   }
 
-  /** Driver: takes the next done packet (to release it), or `undefined`. */
-  clean(): PacketBuffer | undefined {
-    const i = this.cleanIndex
-    if (this.states[i] !== DONE) return undefined
-    const packet = this.buffers[i]
+  /**
+   * Device: marks the descriptor returned by `peek` done and lets go of its
+   * packet, which now belongs to whoever it was handed to (veth's skb
+   * hand-off): the driver has nothing to release for it.
+   */
+  handOn(): void {
+    const i = this.deviceIndex
+    if (this.states[i] !== READY) return
     this.buffers[i] = undefined
-    this.states[i] = EMPTY
-    this.cleanIndex = (i + 1) % this.size
-    this.doneCount--
-    return packet
+    this.complete()
+  }
+
+  /** Driver: takes the next done packet (to release it), or `undefined`; done descriptors whose packet was handed on are cleaned on the way. */
+  clean(): PacketBuffer | undefined {
+    for (;;) {
+      const i = this.cleanIndex
+      if (this.states[i] !== DONE) return undefined
+      const packet = this.buffers[i]
+      this.buffers[i] = undefined
+      this.states[i] = EMPTY
+      this.cleanIndex = (i + 1) % this.size
+      this.doneCount--
+      this.cleaned++
+      if (packet !== undefined) return packet
+    }
   }
 
   /** Takes back every packet still on the ring (at shutdown). */

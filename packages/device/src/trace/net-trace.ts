@@ -74,13 +74,27 @@ export class NetTrace {
 
   /** Records `stage` for `packet` (giving it a trace id the first time) at `where`. Call only when `enabled`. */
   record(stage: string, packet: PacketBuffer, where: string, detail = ""): void {
+    this.recordAs(stage, this.idOf(packet), packet.length, where, detail)
+  }
+
+  /** `packet`'s trace id, given to it now if it has none. */
+  idOf(packet: PacketBuffer): number {
     if (packet.meta.traceId === 0) packet.meta.traceId = this.nextId++
+    return packet.meta.traceId
+  }
+
+  /**
+   * Records `stage` for the packet traced as `id` (see `idOf`), `length`
+   * bytes long: for a packet already handed on, which its new owner may
+   * have changed or released. Call only when `enabled`.
+   */
+  recordAs(stage: string, id: number, length: number, where: string, detail = ""): void {
     const record: TraceRecord = {
       time: this.clock === undefined ? 0 : nowMicros(this.clock),
       stage,
-      packet: packet.meta.traceId,
+      packet: id,
       where,
-      length: packet.length,
+      length,
       detail
     }
     if (this.ring.length < this.capacity) {
