@@ -2,7 +2,8 @@
  * Page flipping: a frame a sender lends with its memory (the NIC's transmit
  * DMA does, `release` given) reaches a NIC on an in-process medium without a
  * copy. It takes the place of the posted descriptors it would have filled,
- * their buffers go back to their pool, and the sender gets its memory back only once the
+ * their buffers are set aside on their descriptors, untouched, to be posted
+ * there again, and the sender gets its memory back only once the
  * receiver has released every packet over it. Frames that are not lent, lack
  * the headroom the driver reserves, or find no posted buffer are handled as
  * before (copied, or missed and given back at once).
@@ -24,9 +25,14 @@ const lentFrame = (length: number, seed: number, offset = HEADROOM): Uint8Array 
   return frame
 }
 
-/** Posts up to `count` empty buffers from `pool` (as many as it has), each with the driver's headroom, on `ring`. */
+/**
+ * Posts up to `count` empty buffers on `ring`, as the driver does: a buffer
+ * a flip set aside on the descriptor again, else a new one from `pool` (as
+ * many as it has), each with the driver's headroom.
+ */
 const postFrom = (pool: BufferPool, ring: RxRing, count: number): void => {
   for (let i = 0; i < count; i++) {
+    if (ring.repost()) continue
     const buffer = pool.acquire()
     if (!(buffer instanceof PacketBuffer)) return
     buffer.reserve(HEADROOM)
@@ -71,14 +77,43 @@ describe("RxRing.flip", () => {
     return packet
   }
 
-  it("puts the frame in the next posted descriptor's place and returns the displaced buffer to its pool", () => {
-    const pool = BufferPool.make({ count: 2, size: 2048 })
-    const ring = new RxRing(4)
-    postFrom(pool, ring, 2)
+  it("puts the frame in the next posted descriptor's place and sets the displaced buffer aside there, untouched, to be posted again", () => {
+    const pool = BufferPool.make({ count: 3, size: 2048 })
+    const ring = new RxRing(2)
+    const first = pool.acquire()
+    if (!(first instanceof PacketBuffer)) throw new Error("pool empty")
+    first.reserve(HEADROOM)
+    ring.post(first)
+    postFrom(pool, ring, 1)
     const packet = lentPacket(100)
     expect(ring.flip(packet)).toBeUndefined()
-    expect({ posted: ring.posted, done: ring.done, inUse: pool.stats().inUse }).toEqual({ posted: 1, done: 1, inUse: 1 })
+    // Nothing went back to the pool: the displaced buffer waits on its descriptor.
+    expect({ posted: ring.posted, done: ring.done, inUse: pool.stats().inUse }).toEqual({ posted: 1, done: 1, inUse: 2 })
+    // Not posted again while its descriptor holds the frame.
+    expect(ring.repost()).toBe(false)
     expect(ring.take()).toBe(packet)
+    expect(ring.repost()).toBe(true)
+    expect({ posted: ring.posted, free: ring.free, inUse: pool.stats().inUse }).toEqual({ posted: 2, free: 0, inUse: 2 })
+    // The very buffer, as it was posted: headroom reserved, no data.
+    expect(ring.drain()[0]).toBe(first)
+    expect({ headroom: first.headroom, length: first.length, released: first.isReleased }).toEqual({
+      headroom: HEADROOM,
+      length: 0,
+      released: false
+    })
+  })
+
+  it("a new buffer posted where one was set aside sends that one back to its pool", () => {
+    const pool = BufferPool.make({ count: 2, size: 2048 })
+    const ring = new RxRing(1)
+    postFrom(pool, ring, 1)
+    expect(ring.flip(lentPacket(100))).toBeUndefined()
+    ring.take()?.release()
+    const fresh = pool.acquire()
+    if (!(fresh instanceof PacketBuffer)) throw new Error("pool empty")
+    fresh.reserve(HEADROOM)
+    expect(ring.post(fresh)).toBe(true)
+    expect({ posted: ring.posted, inUse: pool.stats().inUse }).toEqual({ posted: 1, inUse: 1 })
   })
 
   it("a frame longer than a posted buffer takes the descriptors it would fill, and comes back alone", () => {
@@ -88,13 +123,16 @@ describe("RxRing.flip", () => {
     // 448 bytes of room per buffer after the headroom: 1000 bytes fill three.
     const packet = lentPacket(1000)
     expect(ring.flip(packet)).toBeUndefined()
-    expect({ posted: ring.posted, done: ring.done, inUse: pool.stats().inUse }).toEqual({ posted: 1, done: 3, inUse: 1 })
+    expect({ posted: ring.posted, done: ring.done, inUse: pool.stats().inUse }).toEqual({ posted: 1, done: 3, inUse: 4 })
     expect(ring.take()).toBe(packet)
     expect(packet.fragments).toHaveLength(0)
     expect({ done: ring.done, free: ring.free, multiBuffer: ring.multiBuffer }).toEqual({ done: 0, free: 3, multiBuffer: 0 })
     expect(ring.flip(lentPacket(1000))).toBe("no-descriptor")
     expect(ring.flip(lentPacket(4000))).toBe("too-long")
     expect({ posted: ring.posted, done: ring.done }).toEqual({ posted: 1, done: 0 })
+    // The three displaced buffers go back on their descriptors; the pool hands out nothing more.
+    postFrom(pool, ring, 3)
+    expect({ posted: ring.posted, inUse: pool.stats().inUse, acquired: pool.stats().acquired }).toEqual({ posted: 4, inUse: 4, acquired: 4 })
   })
 
   it("refuses a frame with less headroom than the posted buffer reserves, and any frame without a posted buffer", () => {
@@ -122,8 +160,8 @@ describe("NIC receiving lent frames over a wire", () => {
       expect(packet.sharedStorage.bytes.buffer).toBe(frame.buffer)
       expect(packet.headroom).toBe(HEADROOM)
       expect(packet.toUint8Array()).toEqual(expected)
-      // The displaced posted buffer is back in the pool; the ring holds three posted buffers.
-      expect(pool.stats().inUse).toBe(3)
+      // The displaced posted buffer waits on its descriptor to be posted again; three are still posted.
+      expect({ posted: nic.rx[0].ring.posted, inUse: pool.stats().inUse }).toEqual({ posted: 3, inUse: 4 })
       expect(nic.stats()).toMatchObject({ rx_packets: 1, rx_flipped: 1 })
       const clone = packet.clone()
       if (!(clone instanceof PacketBuffer)) throw new Error("clone failed")

@@ -214,6 +214,8 @@ const makeDriver = (
     const refill = (index: number): void => {
       const ring = nic.rx[index].ring
       while (ring.free > 0) {
+        // A buffer a page flip set aside on this descriptor goes back as it was: reserved, never written.
+        if (ring.repost()) continue
         const buffer = pool.acquire()
         if (!(buffer instanceof PacketBuffer)) {
           stats.rxAllocFailures++

@@ -8,9 +8,10 @@
  * buffers; not enough posted: the frame is lost and counted as
  * `rx_missed_errors`). A frame an in-process medium lends with its memory
  * is not copied: it takes the place of the posted descriptors it would have
- * filled, whose buffers go back to the driver's pool (a page flip, see
- * `FrameKeeper`; counted as `rx_flipped`). Then the NIC verifies its checksum if it has rx checksum offload,
- * and tells the queue's interrupt coalescer, which raises the interrupt line.
+ * filled, whose buffers wait there, untouched, to be posted again (a page
+ * flip, see `FrameKeeper` and `RxRing.flip`; counted as `rx_flipped`). Then
+ * the NIC verifies its checksum if it has rx checksum offload, and tells the
+ * queue's interrupt coalescer, which raises the interrupt line.
  * With rx checksumming and TSO it takes TSO super-packets from a medium whole
  * in the same way, as one packet with GSO metadata.
  *

@@ -32,6 +32,14 @@ export class RxRing {
   private readonly states: Uint8Array
   /** On the first descriptor of a done frame: how many descriptors it spans (`num_buffers`); 0 on the others. */
   private readonly spans: Uint32Array
+  /** Headroom and room (tailroom) of each descriptor's posted buffer, recorded when it was posted. */
+  private readonly headrooms: Uint32Array
+  private readonly rooms: Uint32Array
+  /**
+   * Posted buffers a flip set aside, untouched, each on its own descriptor:
+   * `repost` puts one back when that descriptor is posted again.
+   */
+  private readonly shadows: Array<PacketBuffer | undefined>
   /** Next descriptor the driver posts into. */
   private postIndex = 0
   /** Next descriptor the device writes. */
@@ -54,6 +62,9 @@ export class RxRing {
     this.buffers = new Array<PacketBuffer | undefined>(size).fill(undefined)
     this.states = new Uint8Array(size)
     this.spans = new Uint32Array(size)
+    this.headrooms = new Uint32Array(size)
+    this.rooms = new Uint32Array(size)
+    this.shadows = new Array<PacketBuffer | undefined>(size).fill(undefined)
   }
 
   /** Descriptors holding a posted buffer (owned by the device). */
@@ -73,11 +84,38 @@ export class RxRing {
   post(buffer: PacketBuffer): boolean {
     const i = this.postIndex
     if (this.states[i] !== EMPTY) return false
+    // A buffer set aside on this descriptor that the driver chose not to post again goes back to its pool.
+    const shadow = this.shadows[i]
+    if (shadow !== undefined) {
+      this.shadows[i] = undefined
+      shadow.release()
+    }
+    this.headrooms[i] = buffer.headroom
+    this.rooms[i] = buffer.tailroom
+    this.place(i, buffer)
+    return true
+  }
+
+  /**
+   * Driver: posts again, on the next descriptor, the buffer a flip set
+   * aside there (see `flip`), exactly as it was posted, without touching it;
+   * false (nothing done) when that descriptor is not free or has none.
+   */
+  repost(): boolean {
+    const i = this.postIndex
+    const shadow = this.shadows[i]
+    if (this.states[i] !== EMPTY || shadow === undefined) return false
+    this.shadows[i] = undefined
+    this.place(i, shadow)
+    return true
+  }
+
+  /** Posts `buffer` on descriptor `i` (the next one), its sizes already recorded. */
+  private place(i: number, buffer: PacketBuffer): void {
     this.buffers[i] = buffer
     this.states[i] = POSTED
     this.postIndex = (i + 1) % this.size
     this.postedCount++
-    return true
   }
 
   /**
@@ -92,7 +130,7 @@ export class RxRing {
     const head = this.buffers[first]
     if (this.states[first] !== POSTED || head === undefined) return "no-descriptor"
     const length = frame.length
-    const span = this.span(head, length)
+    const span = this.span(length)
     if (typeof span === "string") return span
     let at = 0
     for (let k = 0, i = first; k < span; k++, i = (i + 1) % this.size) {
@@ -119,8 +157,11 @@ export class RxRing {
    * instead of writing it into that descriptor's buffer: the page flip of
    * Xen's netback. It takes as many posted descriptors as `dma` would (a
    * frame longer than a posted buffer still costs the descriptors it would
-   * fill), marks them done, and releases the posted buffers it displaced to
-   * their pool; `take` gives back `frame` alone. Not enough posted
+   * fill) and marks them done; `take` gives back `frame` alone. The posted
+   * buffers it displaced are set aside on their descriptors, untouched (a
+   * buffer posted long ago is cold in the CPU's caches: releasing it and
+   * taking a new one from the pool cost some 5 % of an offloaded transfer),
+   * for the driver to post again when it reaches them (`repost`). Not enough posted
    * descriptors: `"no-descriptor"` (or `"too-long"`, as `dma` says); less
    * headroom in front of `frame` than the driver reserved in the posted
    * buffer: `"short-headroom"` (the caller writes the frame instead). On
@@ -130,11 +171,11 @@ export class RxRing {
     const first = this.deviceIndex
     const head = this.buffers[first]
     if (this.states[first] !== POSTED || head === undefined) return "no-descriptor"
-    if (frame.headroom < head.headroom) return "short-headroom"
-    const span = this.span(head, frame.length)
+    if (frame.headroom < this.headrooms[first]) return "short-headroom"
+    const span = this.span(frame.length)
     if (typeof span === "string") return span
     for (let k = 0, i = first; k < span; k++, i = (i + 1) % this.size) {
-      this.buffers[i]?.release()
+      this.shadows[i] = this.buffers[i]
       this.buffers[i] = k === 0 ? frame : undefined
       this.states[i] = DONE
       this.spans[i] = k === 0 ? span : 0
@@ -145,17 +186,18 @@ export class RxRing {
     return undefined
   }
 
-  /** How many posted descriptors from `head` (the next one) a `length`-byte frame fills, or why it cannot have them. */
-  private span(head: PacketBuffer, length: number): number | DmaFailure {
-    if (length <= head.tailroom) return 1
+  /** How many posted descriptors from the next one a `length`-byte frame fills, or why it cannot have them. */
+  private span(length: number): number | DmaFailure {
+    const first = this.rooms[this.deviceIndex]
+    if (length <= first) return 1
     // Posted descriptors run on from `deviceIndex`: count those the frame needs.
-    let room = head.tailroom
+    let room = first
     let span = 1
     for (let i = (this.deviceIndex + 1) % this.size; room < length && span < this.postedCount; i = (i + 1) % this.size) {
-      room += this.buffers[i]?.tailroom ?? 0
+      room += this.rooms[i]
       span++
     }
-    if (room < length) return head.tailroom * this.size < length ? "too-long" : "no-descriptor"
+    if (room < length) return first * this.size < length ? "too-long" : "no-descriptor"
     return span
   }
 
@@ -207,13 +249,16 @@ export class RxRing {
     return head
   }
 
-  /** Driver: takes back every buffer (posted or done), e.g. at shutdown, leaving the ring empty. */
+  /** Driver: takes back every buffer (posted, done or set aside), e.g. at shutdown, leaving the ring empty. */
   drain(): ReadonlyArray<PacketBuffer> {
     const out: Array<PacketBuffer> = []
     for (let i = 0; i < this.size; i++) {
       const buffer = this.buffers[i]
       if (buffer !== undefined) out.push(buffer)
+      const shadow = this.shadows[i]
+      if (shadow !== undefined) out.push(shadow)
       this.buffers[i] = undefined
+      this.shadows[i] = undefined
       this.states[i] = EMPTY
       this.spans[i] = 0
     }
