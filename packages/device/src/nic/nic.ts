@@ -28,7 +28,8 @@
  * impairments, a loopback) is handed the packet itself instead of a frame
  * copied out of it, as veth hands the skb to its peer: the receiving NIC
  * puts that very packet on its ring (`rx_handed_over`), and the sender's
- * descriptor completes with nothing to release.
+ * descriptor completes with nothing to release (the sender's charge comes
+ * back when the driver cleans it, as for any completion).
  *
  * On a medium that carries offload metadata (a `virtio_net_hdr` with each
  * frame: in-process wires, hubs and loopback, a TAP with `IFF_VNET_HDR`) the
@@ -36,7 +37,7 @@
  * instead of computing them, and trusts received frames marked partial or
  * verified instead of summing them (see `tx-offload.ts`, `rx-offload.ts`).
  */
-import { ChecksumState, LentBytes, PacketBuffer } from "@netstack/buffers"
+import { ChecksumState, LentBytes, PacketBuffer, type TxOwner } from "@netstack/buffers"
 import { Clock, Context, Effect, Latch, Layer, PubSub, type Scope } from "effect"
 import { Coalescer, type CoalescingSettings } from "../irq/coalescer.ts"
 import { isGsoDefect, segmentTcp } from "../offload/gso.ts"
@@ -192,6 +193,9 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       let busy = false
       // A burst is over: nothing more goes out until the engine fiber has yielded once.
       let paused = false
+      // The sender and charge of the packet `takeHead` last handed over, for its descriptor (`TxRing.handOn`).
+      let handedOwner: TxOwner | undefined = undefined
+      let handedCharge = 0
 
       /**
        * Takes the packet at the head of the ring to the medium: handed over
@@ -205,6 +209,12 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
           // Read first: once handed over, the packet is the receiver's, which may change or release it at once.
           const length = packet.length
           const traceId = trace.enabled ? trace.idOf(packet) : 0
+          // The sender's charge stays with the descriptor, to come back when the driver cleans it (see `TxRing.handOn`).
+          const meta = packet.meta
+          const owner = meta.txOwner
+          const charge = meta.txCharge
+          meta.txOwner = undefined
+          meta.txCharge = 0
           if (handOverPacket(port, packet, offloads, support)) {
             // The medium took the packet itself (veth's skb hand-off): one frame, nothing copied.
             stats.packets++
@@ -212,8 +222,12 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
             stats.wireFrames++
             if (trace.enabled) trace.recordAs("device-tx", traceId, length, where, "handed over")
             burst++
+            handedOwner = owner
+            handedCharge = charge
             return HANDED_ON
           }
+          meta.txOwner = owner
+          meta.txCharge = charge
         }
         const frames = linkUp ? wireFrames(packet, offloads, support, dma) : []
         if (frames === undefined) errors.txErrors++
@@ -247,7 +261,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
         let sent = 0
         for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
           const frames = takeHead(packet)
-          if (frames === HANDED_ON) ring.handOn()
+          if (frames === HANDED_ON) ring.handOn(handedOwner, handedCharge)
           else {
             for (let i = 0; i < frames.length; i++) sendFrame(frames[i])
             ring.complete()
@@ -286,7 +300,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
           for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
             const frames = takeHead(packet)
             // Handed over only if the line rate was lifted meanwhile: the packet is gone, its descriptor done.
-            if (frames === HANDED_ON) ring.handOn()
+            if (frames === HANDED_ON) ring.handOn(handedOwner, handedCharge)
             else {
               for (const frame of frames) {
                 yield* Effect.sleep(micros((frame.bytes.length * 8 * 1e6) / lineRate))
@@ -378,8 +392,9 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
 
     /**
      * Takes a packet a medium handed over itself (veth's skb hand-off): it
-     * is this NIC's from now on. Its sender's charge goes back at once
-     * (`skb_orphan`), its metadata becomes the receiver's, and it takes the
+     * is this NIC's from now on. A charge still on it goes back at once
+     * (`skb_orphan`; a sending NIC keeps its sender's on its ring), its
+     * metadata becomes the receiver's, and it takes the
      * place of the posted descriptors it would have filled (`RxRing.flip`;
      * counted as `rx_handed_over`); bytes it shares with others stay shared,
      * copy-on-write. Without the headroom the driver reserves, or with a
@@ -387,6 +402,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
      * is received as a frame copied out of it, and released.
      */
     const takePacket: PacketTaker = (packet, offload) => {
+      // A sender that still charges the packet gets its charge back now (`skb_orphan`); a NIC's charge stays on its ring.
       packet.orphan()
       const dropped = (): void => void packet.release()
       if (offload !== undefined && (offload.gsoType !== "none" || !offloads.rxChecksum)) {

@@ -4,10 +4,10 @@
  * marks them done; the driver cleans done descriptors (releasing the
  * buffers). A full ring is how the driver knows to stop its queue. A device
  * that hands a packet on whole (`handOn`, an in-process medium taking the
- * packet itself) leaves its descriptor done and empty: cleaning it releases
- * nothing.
+ * packet itself) leaves its descriptor done without it: cleaning it releases
+ * nothing, and gives the sender its charge back then, as a completion would.
  */
-import type { PacketBuffer } from "@netstack/buffers"
+import type { PacketBuffer, TxOwner } from "@netstack/buffers"
 
 const EMPTY = 0
 const READY = 1
@@ -17,6 +17,9 @@ const DONE = 2
 export class TxRing {
   readonly size: number
   private readonly buffers: Array<PacketBuffer | undefined>
+  /** On a descriptor whose packet was handed on: the sender it was charged to, and the charge. */
+  private readonly owners: Array<TxOwner | undefined>
+  private readonly charges: Float64Array
   private readonly states: Uint8Array
   private fillIndex = 0
   private deviceIndex = 0
@@ -29,6 +32,8 @@ export class TxRing {
   constructor(size: number) {
     this.size = size
     this.buffers = new Array<PacketBuffer | undefined>(size).fill(undefined)
+    this.owners = new Array<TxOwner | undefined>(size).fill(undefined)
+    this.charges = new Float64Array(size)
     this.states = new Uint8Array(size)
   }
 
@@ -75,16 +80,25 @@ export class TxRing {
   /**
    * Device: marks the descriptor returned by `peek` done and lets go of its
    * packet, which now belongs to whoever it was handed to (veth's skb
-   * hand-off): the driver has nothing to release for it.
+   * hand-off): the driver has nothing to release for it. `owner`, the
+   * sender the packet was charged to (taken off it before the hand-off),
+   * gets `charge` back when the descriptor is cleaned, in the driver's
+   * completion handling, as for a packet released there.
    */
-  handOn(): void {
+  handOn(owner?: TxOwner, charge = 0): void {
     const i = this.deviceIndex
     if (this.states[i] !== READY) return
     this.buffers[i] = undefined
+    this.owners[i] = owner
+    this.charges[i] = charge
     this.complete()
   }
 
-  /** Driver: takes the next done packet (to release it), or `undefined`; done descriptors whose packet was handed on are cleaned on the way. */
+  /**
+   * Driver: takes the next done packet (to release it), or `undefined`;
+   * done descriptors whose packet was handed on are cleaned on the way,
+   * their senders given their charges back.
+   */
   clean(): PacketBuffer | undefined {
     for (;;) {
       const i = this.cleanIndex
@@ -96,7 +110,16 @@ export class TxRing {
       this.doneCount--
       this.cleaned++
       if (packet !== undefined) return packet
+      this.giveBack(i)
     }
+  }
+
+  /** Gives the sender of the packet handed on from descriptor `i` its charge back, if it had one. */
+  private giveBack(i: number): void {
+    const owner = this.owners[i]
+    if (owner === undefined) return
+    this.owners[i] = undefined
+    owner.txDone(this.charges[i])
   }
 
   /** Takes back every packet still on the ring (at shutdown). */
@@ -105,6 +128,7 @@ export class TxRing {
     for (let i = 0; i < this.size; i++) {
       const packet = this.buffers[i]
       if (packet !== undefined) out.push(packet)
+      this.giveBack(i)
       this.buffers[i] = undefined
       this.states[i] = EMPTY
     }
