@@ -68,8 +68,9 @@ const sumWide = (bytes: Uint8Array, start: number, end: number): number => {
   const view = wordsOf(bytes.buffer)
   let k = (bytes.byteOffset + bodyStart) >>> 2
   const last = k + words
-  // Eight words a turn into two sums, so consecutive additions do not wait on each other: some 1.4 times the
-  // speed of one sum of four words a turn. Each sum stays below 2^53 for any packet (2^14 words of 2^32).
+  // Eight words a turn into two sums, so consecutive additions do not wait on each other (the buffers suite:
+  // 7.7 and 11.6 GB/s over 1500 bytes and 64 KiB, against 7.1 and 10.4 for one sum of four words a turn through a
+  // view of its own). Each sum stays below 2^53 for any packet (2^14 words of 2^32).
   const unrolled = k + (words & ~7)
   let even = 0
   let odd = 0
