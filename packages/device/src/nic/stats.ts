@@ -27,7 +27,7 @@ export class NicErrorStats {
   rxLengthErrors = 0
   /** Frames a medium lent with their memory, received without a copy in place of a posted buffer (page flips). */
   rxFlipped = 0
-  /** Packets a medium handed over themselves, received as clones sharing their bytes (veth's skb hand-off). */
+  /** Packets a medium handed over themselves, received as they are, no clone and no copy (veth's skb hand-off). */
   rxHandedOver = 0
   /** Received while the link was down. */
   rxCarrierDrops = 0
