@@ -43,7 +43,8 @@ export const mtuSuite = async (): Promise<SuiteResult> => {
   // MTU 1500 runs at a fraction of the rate: a quarter of the bytes.
   const bytesOf = (p: Point): number => (p.mtu > 1500 ? total : total / 4)
   // Every subject in a process of its own (`subject.ts`): a network per point, kept up for all its runs and warmed by
-  // four transfers of up to 256 MiB (see `openNetstack`), and Node with each read path, warmed by a first transfer.
+  // four transfers of up to 256 MiB (see `openNetstack`), and Node with each read path (`onread` warmed by a first
+  // transfer).
   const beds = new Map<string, IsolatedSubject>()
   const node = await startSubject({ kind: "node", onread: true })
   const nodeEventsSubject = await startSubject({ kind: "node", onread: false })

@@ -37,7 +37,7 @@
  * instead of computing them, and trusts received frames marked partial or
  * verified instead of summing them (see `tx-offload.ts`, `rx-offload.ts`).
  */
-import { ChecksumState, LentBytes, PacketBuffer, type TxOwner } from "@netstack/buffers"
+import { ChecksumState, LentBytes, PacketBuffer } from "@netstack/buffers"
 import { Clock, Context, Effect, Latch, Layer, PubSub, type Scope } from "effect"
 import { Coalescer, type CoalescingSettings } from "../irq/coalescer.ts"
 import { isGsoDefect, segmentTcp } from "../offload/gso.ts"
@@ -64,7 +64,7 @@ const MIN_FRAME = 14
 const TX_BURST = 64
 /** What a packet the medium took whole becomes: no frames to send. */
 const NO_FRAMES: ReadonlyArray<WireFrame> = []
-/** What the transmit path gets for a packet a medium took whole: no frames, and nothing left on the ring to release. */
+/** What `takeHead` returns for a packet a medium took whole: no frames to send, and its descriptor already done. */
 const HANDED_ON: ReadonlyArray<WireFrame> = []
 
 /** Chooses the receive queue of a frame and reports the hash it used (RSS), or 0 for "no hash". */
@@ -193,15 +193,13 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
       let busy = false
       // A burst is over: nothing more goes out until the engine fiber has yielded once.
       let paused = false
-      // The sender and charge of the packet `takeHead` last handed over, for its descriptor (`TxRing.handOn`).
-      let handedOwner: TxOwner | undefined = undefined
-      let handedCharge = 0
 
       /**
        * Takes the packet at the head of the ring to the medium: handed over
-       * whole (`HANDED_ON`: the medium owns it now, the caller completes its
-       * descriptor with `handOn`), or the wire frames it becomes, for the
-       * caller to send; counted either way (a dropped packet has no frames).
+       * whole (`HANDED_ON`: the medium owns it now, and its descriptor is
+       * done, see `TxRing.handOn`), or the wire frames it becomes, for the
+       * caller to send and then complete the descriptor; counted either way
+       * (a dropped packet has no frames).
        */
       const takeHead = (packet: PacketBuffer): ReadonlyArray<WireFrame> => {
         const support = port?.offloadSupport?.() ?? NO_OFFLOAD_SUPPORT
@@ -222,8 +220,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
             stats.wireFrames++
             if (trace.enabled) trace.recordAs("device-tx", traceId, length, where, "handed over")
             burst++
-            handedOwner = owner
-            handedCharge = charge
+            ring.handOn(owner, charge)
             return HANDED_ON
           }
           meta.txOwner = owner
@@ -261,8 +258,7 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
         let sent = 0
         for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
           const frames = takeHead(packet)
-          if (frames === HANDED_ON) ring.handOn(handedOwner, handedCharge)
-          else {
+          if (frames !== HANDED_ON) {
             for (let i = 0; i < frames.length; i++) sendFrame(frames[i])
             ring.complete()
           }
@@ -299,9 +295,8 @@ const makeNic = (options: NicOptions): Effect.Effect<NicDevice, InvalidNicConfig
           let sent = 0
           for (let packet = ring.peek(); packet !== undefined; packet = ring.peek()) {
             const frames = takeHead(packet)
-            // Handed over only if the line rate was lifted meanwhile: the packet is gone, its descriptor done.
-            if (frames === HANDED_ON) ring.handOn(handedOwner, handedCharge)
-            else {
+            // Handed over (only if the line rate was lifted meanwhile): the packet is gone, its descriptor done.
+            if (frames !== HANDED_ON) {
               for (const frame of frames) {
                 yield* Effect.sleep(micros((frame.bytes.length * 8 * 1e6) / lineRate))
                 sendFrame(frame)
